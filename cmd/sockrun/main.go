@@ -1,0 +1,401 @@
+// Command sockrun runs scripted network tests from YAML specs: against its
+// own built-in servers, or against programs under test.
+//
+//	sockrun [flags] SPEC...              run; a SPEC may be a directory of *.yaml
+//	sockrun check SPEC...                validate only
+//	sockrun serve SPEC [--server NAME]   run the built-in servers until interrupted
+//
+// Exit status: 0 every test passed, 1 a test failed, 2 usage or spec error.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/sockrun/sockrun/runner"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// Exit statuses.
+const (
+	exitPass  = 0 // every test passed
+	exitFail  = 1 // a test failed
+	exitUsage = 2 // usage or spec error: nothing ran
+)
+
+const usage = `sockrun runs scripted network tests from YAML specs.
+
+Usage:
+  sockrun [flags] SPEC...              run the tests; a SPEC may be a directory of *.yaml
+  sockrun check [flags] SPEC...        validate the specs, run nothing
+  sockrun serve SPEC [--server NAME]   run the built-in servers until interrupted
+
+Flags (before or after the specs):
+  --run NAME=COMMAND   server NAME is a program under test: sockrun starts, waits for
+                       and stops it ({{port}}, {{path}}... are filled in per word)
+  --addr NAME=HOST:PORT  server NAME already runs there: neither started nor stopped
+  --var K=V            set the spec's var K (used as {{K}})
+  --format FORMAT      text (default), json, junit, tap or gradescope
+  -o FILE              write the report to FILE instead of standard output
+  --filter REGEX       run only the tests whose names match
+  -j N                 run N tests at once (default: the number of CPUs)
+  -v                   show a transcript of every byte sent and received
+  --show-hidden        show the steps and data of hidden tests (the grader's view)
+
+Examples:
+  sockrun specs/echo.yaml                                   the built-in echo server passes
+  sockrun specs/echo.yaml --run echo='./echo_server {{port}}'   grade a student's server
+  sockrun specs/echo-client.yaml --var client=./echo_client     grade a student's client
+  sockrun specs/ --format junit -o report.xml                  every exercise, for CI
+  sockrun check specs/                                      validate without running
+  sockrun serve specs/echo.yaml                             an echo server to poke with nc
+
+Exit status: 0 every test passed, 1 a test failed, 2 usage or spec error (nothing ran).
+The spec language: see the README, or 'go doc github.com/sockrun/sockrun/runner'.
+`
+
+// run is the whole CLI: main only wires it to the process.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	switch args[0] {
+	case "check":
+		return check(args[1:], stdout, stderr)
+	case "serve":
+		return serve(ctx, args[1:], stdout, stderr)
+	case "help":
+		fmt.Fprint(stdout, usage)
+		return exitPass
+	}
+	return runTests(ctx, args, stdout, stderr)
+}
+
+// pairs is a repeatable NAME=VALUE flag.
+type pairs struct {
+	flag string
+	m    map[string]string
+}
+
+func (p *pairs) String() string { return "" }
+
+func (p *pairs) Set(s string) error {
+	k, v, ok := strings.Cut(s, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("expected NAME=VALUE, found %q", s)
+	}
+	if p.m == nil {
+		p.m = map[string]string{}
+	}
+	p.m[k] = v
+	return nil
+}
+
+// list is a repeatable flag.
+type list []string
+
+func (l *list) String() string     { return strings.Join(*l, ",") }
+func (l *list) Set(s string) error { *l = append(*l, s); return nil }
+
+// parse parses flags that may come before and after the positional
+// arguments (the flag package alone stops at the first of those).
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are printed once, by usageError
+	return fs
+}
+
+func usageError(stderr io.Writer, err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	fmt.Fprintf(stderr, "sockrun: %v\nRun 'sockrun help' for usage.\n", err)
+	return exitUsage
+}
+
+// loadFlags are the flags every subcommand that reads specs has.
+type loadFlags struct {
+	vars pairs
+	runs pairs
+}
+
+func (l *loadFlags) register(fs *flag.FlagSet) {
+	l.vars.flag, l.runs.flag = "--var", "--run"
+	fs.Var(&l.vars, "var", "set var K=V")
+	fs.Var(&l.runs, "run", "server NAME=COMMAND is a program under test")
+}
+
+func runTests(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("sockrun", stderr)
+	var lf loadFlags
+	lf.register(fs)
+	var addrs pairs
+	fs.Var(&addrs, "addr", "server NAME=HOST:PORT already runs there")
+	format := fs.String("format", "text", "report format")
+	outFile := fs.String("o", "", "write the report to FILE")
+	filter := fs.String("filter", "", "run only tests whose names match REGEX")
+	jobs := fs.Int("j", 0, "tests at once")
+	verbose := fs.Bool("v", false, "transcript of every byte")
+	showHidden := fs.Bool("show-hidden", false, "show hidden tests' details")
+	help := fs.Bool("help", false, "")
+	fs.BoolVar(help, "h", false, "")
+	files, err := parse(fs, args)
+	if *help {
+		fmt.Fprint(stdout, usage)
+		return exitPass
+	}
+	if err != nil {
+		return usageError(stderr, err)
+	}
+	if len(files) == 0 {
+		return usageError(stderr, errors.New("no spec given"))
+	}
+	if *jobs < 0 {
+		return usageError(stderr, fmt.Errorf("-j %d: expected a number of tests at once, 1 or more", *jobs))
+	}
+	opts := runner.Options{Jobs: *jobs, Verbose: *verbose, Addrs: addrs.m}
+	if *filter != "" {
+		if opts.Filter, err = regexp.Compile(*filter); err != nil {
+			return usageError(stderr, fmt.Errorf("--filter: %v", err))
+		}
+	}
+	if epoch := os.Getenv("SOURCE_DATE_EPOCH"); epoch != "" {
+		// Reproducible reports, as reproducible builds do it.
+		sec, err := strconv.ParseInt(epoch, 10, 64)
+		if err != nil {
+			return usageError(stderr, fmt.Errorf("SOURCE_DATE_EPOCH=%s: expected seconds since 1970", epoch))
+		}
+		opts.Now = func() time.Time { return time.Unix(sec, 0).UTC() }
+	}
+	rep, err := runner.NewReporter(*format, runner.ReportOptions{
+		Color: *outFile == "" && colorful(stdout), ShowHidden: *showHidden, Verbose: *verbose})
+	if err != nil {
+		return usageError(stderr, fmt.Errorf("--format: %v", err))
+	}
+	specs, code := load(files, lf, stderr)
+	if code != exitPass {
+		return code
+	}
+	for name := range addrs.m {
+		if !slices.ContainsFunc(specs, func(s *runner.Spec) bool { return s.Server(name) != nil }) {
+			return usageError(stderr, fmt.Errorf("--addr %s=...: no spec has a server %q", name, name))
+		}
+	}
+	selected := 0
+	for _, s := range specs {
+		selected += len(runner.Selected(s, opts))
+	}
+	if selected == 0 {
+		return usageError(stderr, fmt.Errorf("--filter %q matches no test", *filter))
+	}
+	out := stdout
+	if *outFile != "" {
+		f, err := os.Create(*outFile)
+		if err != nil {
+			return usageError(stderr, err)
+		}
+		defer f.Close()
+		out = f
+	}
+	report := runner.Run(ctx, specs, opts)
+	if err := rep.Report(out, report); err != nil {
+		fmt.Fprintf(stderr, "sockrun: writing the report: %v\n", err)
+		return exitUsage
+	}
+	if *outFile != "" {
+		t := report.Totals()
+		fmt.Fprintf(stderr, "score %d/%d: %d passed, %d failed; report in %s\n", t.Score, t.MaxScore, t.Passed, t.Failed, *outFile)
+	}
+	if !report.Passed() {
+		return exitFail
+	}
+	return exitPass
+}
+
+// load expands directories and decodes every spec, printing every error.
+func load(args []string, lf loadFlags, stderr io.Writer) ([]*runner.Spec, int) {
+	files, err := expand(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "sockrun: %v\n", err)
+		return nil, exitUsage
+	}
+	var specs []*runner.Spec
+	failed := false
+	for _, file := range files {
+		spec, err := runner.Load(file, runner.LoadOptions{Vars: lf.vars.m, Programs: lf.runs.m})
+		if err != nil {
+			printSpecError(stderr, err)
+			failed = true
+			continue
+		}
+		specs = append(specs, spec)
+	}
+	if failed {
+		return nil, exitUsage
+	}
+	return specs, exitPass
+}
+
+// expand replaces each directory with the *.yaml and *.yml files in it.
+func expand(args []string) ([]string, error) {
+	var files []string
+	for _, a := range args {
+		fi, err := os.Stat(a)
+		if err != nil {
+			return nil, err
+		}
+		if !fi.IsDir() {
+			files = append(files, a)
+			continue
+		}
+		var found []string
+		for _, pat := range []string{"*.yaml", "*.yml"} {
+			m, _ := filepath.Glob(filepath.Join(a, pat))
+			found = append(found, m...)
+		}
+		if len(found) == 0 {
+			return nil, fmt.Errorf("%s: no *.yaml files in the directory", a)
+		}
+		slices.Sort(found)
+		files = append(files, found...)
+	}
+	return files, nil
+}
+
+// printSpecError prints each spec error with the line it points at and a
+// caret under the column.
+func printSpecError(w io.Writer, err error) {
+	list := runner.SpecErrors(err)
+	if len(list) == 0 {
+		fmt.Fprintf(w, "sockrun: %v\n", err)
+		return
+	}
+	sources := map[string][]string{}
+	for _, e := range list {
+		fmt.Fprintf(w, "%s\n", e)
+		if e.Pos.Line == 0 {
+			continue
+		}
+		lines, ok := sources[e.Pos.File]
+		if !ok {
+			if b, err := os.ReadFile(e.Pos.File); err == nil {
+				lines = strings.Split(string(b), "\n")
+			}
+			sources[e.Pos.File] = lines
+		}
+		if e.Pos.Line > len(lines) {
+			continue
+		}
+		num := strconv.Itoa(e.Pos.Line)
+		pad := strings.Repeat(" ", len(num))
+		line := strings.ReplaceAll(lines[e.Pos.Line-1], "\t", " ")
+		fmt.Fprintf(w, "%s |\n%s | %s\n%s | %s^\n", pad, num, line, pad, strings.Repeat(" ", max(e.Pos.Col-1, 0)))
+	}
+}
+
+func check(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("sockrun check", stderr)
+	var lf loadFlags
+	lf.register(fs)
+	files, err := parse(fs, args)
+	if err != nil {
+		return usageError(stderr, err)
+	}
+	if len(files) == 0 {
+		return usageError(stderr, errors.New("check: no spec given"))
+	}
+	specs, code := load(files, lf, stderr)
+	if code != exitPass {
+		return code
+	}
+	for _, s := range specs {
+		points := 0
+		for _, t := range s.Tests {
+			points += t.Points
+		}
+		fmt.Fprintf(stdout, "%s: ok: %s, %s, %d points\n", s.File, plural(len(s.Servers), "server"), plural(len(s.Tests), "test"), points)
+	}
+	return exitPass
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return strconv.Itoa(n) + " " + what + "s"
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("sockrun serve", stderr)
+	var lf loadFlags
+	lf.register(fs)
+	var names list
+	fs.Var(&names, "server", "serve only server NAME")
+	files, err := parse(fs, args)
+	if err != nil {
+		return usageError(stderr, err)
+	}
+	if len(files) != 1 {
+		return usageError(stderr, errors.New("serve: expected exactly one spec file"))
+	}
+	specs, code := load(files, lf, stderr)
+	if code != exitPass {
+		return code
+	}
+	err = runner.Serve(ctx, specs[0], names,
+		func(name string, a runner.Addr) { fmt.Fprintf(stdout, "%s %s %s\n", name, a.Network, a) },
+		func(err error) { fmt.Fprintf(stderr, "sockrun: %v\n", err) })
+	if err != nil {
+		return usageError(stderr, err)
+	}
+	return exitPass
+}
+
+// colorful reports whether w is a terminal that wants colour: not when
+// NO_COLOR is set (no-color.org) or TERM is dumb.
+func colorful(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok || os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,101 @@
+package runner
+
+import (
+	"errors"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// A command is a program's command line, split into words the way a shell
+// splits them, quotes honoured, but never given to a shell. Placeholders
+// are filled per word after splitting, so a value with spaces (or shell
+// characters) stays one word.
+type command struct {
+	src   string
+	words []*template
+}
+
+func (c *command) String() string { return c.src }
+
+// fill returns the words with placeholders filled in.
+func (c *command) fill(addrs map[string]Addr) []string {
+	out := make([]string, len(c.words))
+	for i, w := range c.words {
+		out[i] = w.fill(addrs)
+	}
+	return out
+}
+
+func (d *decoder) command(n *yaml.Node, s, what string) *command {
+	words, err := splitWords(s)
+	if err != nil {
+		d.errorf(n, "%s: %v", what, err)
+		return nil
+	}
+	if len(words) == 0 {
+		d.errorf(n, "%s: found an empty command line, expected a program and its arguments", what)
+		return nil
+	}
+	c := &command{src: s}
+	for _, w := range words {
+		c.words = append(c.words, d.template(n, w))
+	}
+	return c
+}
+
+// splitWords splits a command line like a POSIX shell: blanks separate
+// words; '...' quotes everything literally; "..." quotes with \ escaping
+// \ " $ and `; a \ outside quotes takes the next character literally.
+// Nothing is expanded: no variables, globs or substitutions.
+func splitWords(s string) ([]string, error) {
+	var words []string
+	var w strings.Builder
+	inWord := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n':
+			if inWord {
+				words = append(words, w.String())
+				w.Reset()
+				inWord = false
+			}
+		case c == '\\':
+			inWord = true
+			if i+1 < len(s) {
+				i++
+				if s[i] != '\n' {
+					w.WriteByte(s[i])
+				}
+			}
+		case c == '\'':
+			inWord = true
+			j := strings.IndexByte(s[i+1:], '\'')
+			if j < 0 {
+				return nil, errors.New("unterminated ' quote in the command line")
+			}
+			w.WriteString(s[i+1 : i+1+j])
+			i += j + 1
+		case c == '"':
+			inWord = true
+			i++
+			for ; i < len(s) && s[i] != '"'; i++ {
+				if s[i] == '\\' && i+1 < len(s) && strings.IndexByte("\\\"$`\n", s[i+1]) >= 0 {
+					i++
+				}
+				w.WriteByte(s[i])
+			}
+			if i >= len(s) {
+				return nil, errors.New("unterminated \" quote in the command line")
+			}
+		default:
+			inWord = true
+			w.WriteByte(c)
+		}
+	}
+	if inWord {
+		words = append(words, w.String())
+	}
+	return words, nil
+}

@@ -1,0 +1,338 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// DefaultTimeout is the deadline of a step when the spec names none.
+const DefaultTimeout = 2 * time.Second
+
+// DefaultReady is how long a program under test has to be serving.
+const DefaultReady = 5 * time.Second
+
+// LoadOptions change how a spec is read.
+type LoadOptions struct {
+	// Vars override the file's vars: (--var K=V); they may add new ones.
+	Vars map[string]string
+	// Programs replace servers' behaviours with programs under test
+	// (--run NAME=COMMAND), by server name.
+	Programs map[string]string
+}
+
+// Load reads and decodes a spec file. The error, if any, holds an *Error
+// for every problem found (see SpecErrors).
+func Load(file string, opts LoadOptions) (*Spec, error) {
+	src, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(file, src, opts)
+}
+
+// Parse decodes a spec from src; file names it in positions and is the
+// base of relative paths.
+func Parse(file string, src []byte, opts LoadOptions) (*Spec, error) {
+	d := &decoder{file: file, dir: filepath.Dir(file), src: src, servers: map[string]*Server{}}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		return nil, yamlError(file, err)
+	}
+	if len(doc.Content) == 0 {
+		return nil, errorList([]*Error{{Pos: Pos{file, 1, 1}, Msg: "the file is empty; expected a spec with servers: and tests:"}})
+	}
+	spec := d.spec(doc.Content[0], opts)
+	for name := range opts.Programs {
+		if d.servers[name] == nil {
+			d.errs = append(d.errs, &Error{Pos: Pos{File: file}, Msg: fmt.Sprintf("--run %s=...: the file has no server %q%s", name, name, listOf(keys(d.servers)))})
+		}
+	}
+	if err := errorList(d.errs); err != nil {
+		return nil, err
+	}
+	return spec, nil
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// yamlError positions a YAML syntax error. yaml.v3 gives its line but no
+// column; the column is given as 1.
+func yamlError(file string, err error) error {
+	var list []*Error
+	for _, line := range strings.Split(err.Error(), "\n") {
+		line = strings.TrimSpace(strings.TrimPrefix(line, "yaml: unmarshal errors:"))
+		if line == "" {
+			continue
+		}
+		e := &Error{Pos: Pos{file, 1, 1}, Msg: "YAML: " + strings.TrimPrefix(line, "yaml: "), Err: err}
+		if m := yamlLineRE.FindStringSubmatch(line); m != nil {
+			e.Pos.Line, _ = strconv.Atoi(m[1])
+			e.Msg = "YAML: " + m[2]
+		}
+		list = append(list, e)
+	}
+	return errorList(list)
+}
+
+var specKeys = []string{"name", "about", "timeout", "vars", "servers", "tests"}
+
+func (d *decoder) spec(root *yaml.Node, opts LoadOptions) *Spec {
+	s := &Spec{File: d.file, Timeout: DefaultTimeout, Vars: map[string]string{}}
+	s.Name = strings.TrimSuffix(filepath.Base(d.file), filepath.Ext(d.file))
+	pairs, ok := d.mapping(root, "spec", specKeys...)
+	if !ok {
+		return s
+	}
+	top, _ := splitPairs(pairs, specKeys...)
+	// Vars and servers first, whatever their order in the file: steps and
+	// placeholders refer to them.
+	if n := top.val("name"); n != nil {
+		s.Name, _ = d.name(n, "name")
+	}
+	if n := top.val("about"); n != nil {
+		s.About, _ = d.str(n, "about")
+	}
+	if n := top.val("timeout"); n != nil {
+		if v, ok := d.duration(n, "timeout"); ok {
+			s.Timeout = v
+		}
+	}
+	if n := top.val("vars"); n != nil {
+		d.varsOf(n, s)
+	}
+	for k, v := range opts.Vars {
+		s.Vars[k] = v
+	}
+	d.vars = s.Vars
+	if n := top.val("servers"); n != nil {
+		d.serversOf(n, s, opts.Programs)
+	}
+	if n := top.val("tests"); n != nil {
+		d.testsOf(n, s)
+	} else {
+		d.errorf(root, "spec: no tests: key; expected a list of tests")
+	}
+	return s
+}
+
+func (d *decoder) varsOf(n *yaml.Node, s *Spec) {
+	pairs, _ := d.mapping(n, "vars", nil...)
+	for _, p := range pairs {
+		if slices.Contains(addrFields, p.name) {
+			d.errorf(p.key, "vars: %q is the name of a server placeholder ({{%s}}); choose another name", p.name, p.name)
+			continue
+		}
+		if !placeholderRE.MatchString("{{" + p.name + "}}") {
+			d.errorf(p.key, "vars: %q is not a name a placeholder can use; expected letters, digits, _ - and .", p.name)
+			continue
+		}
+		if v, ok := d.str(p.val, "vars: "+p.name); ok {
+			s.Vars[p.name] = v
+		}
+	}
+}
+
+var serverKeys = []string{"type", "host", "port", "path", "behaviour", "script", "loop", "run", "ready", "dir", "env"}
+
+var behaviours = []string{"echo", "discard", "close", "script"}
+
+func (d *decoder) serversOf(n *yaml.Node, s *Spec, programs map[string]string) {
+	pairs, ok := d.mapping(n, "servers", nil...)
+	if !ok {
+		return
+	}
+	// Register every name first: a server's run line may name another's port.
+	for _, p := range pairs {
+		srv := &Server{Name: p.name, Pos: d.pos(p.key), Type: Stream, Host: "127.0.0.1", Ready: DefaultReady}
+		d.servers[p.name] = srv
+		s.Servers = append(s.Servers, srv)
+	}
+	if len(s.Servers) > 0 {
+		d.first = s.Servers[0]
+	}
+	// Addresses before scripts and commands, which check placeholders.
+	fields := make([]kvs, len(pairs))
+	for i, p := range pairs {
+		sp, _ := d.mapping(p.val, "server "+p.name, serverKeys...)
+		fields[i], _ = splitPairs(sp, serverKeys...)
+		d.serverAddr(s.Servers[i], fields[i])
+	}
+	for i, p := range pairs {
+		d.serverRole(s.Servers[i], p, fields[i], programs)
+	}
+}
+
+// serverAddr decodes where a server listens.
+func (d *decoder) serverAddr(srv *Server, f kvs) {
+	what := "server " + srv.Name
+	if n := f.val("type"); n != nil {
+		srv.Type, _ = d.oneOf(n, what+": type", Stream, Dgram)
+	}
+	if n := f.val("host"); n != nil {
+		srv.Host, _ = d.name(n, what+": host")
+		if f.val("path") != nil {
+			d.errorf(n, "%s: host: and path: both given; a server has an address or a Unix path, not both", what)
+		}
+	}
+	if n := f.val("port"); n != nil {
+		v, _ := d.integer(n, what+": port", 0, 65535, false)
+		srv.Port = int(v)
+		if f.val("path") != nil {
+			d.errorf(n, "%s: port: and path: both given; a server has a port or a Unix path, not both", what)
+		}
+	}
+	if n := f.val("path"); n != nil {
+		srv.Path, _ = d.name(n, what+": path")
+	}
+}
+
+// serverRole decodes what a server does: a behaviour or a program.
+func (d *decoder) serverRole(srv *Server, p kv, f kvs, programs map[string]string) {
+	what := "server " + srv.Name
+	d.scope = &scope{server: srv, conns: map[string]*Server{srv.Name: srv}}
+	defer func() { d.scope = nil }()
+	beh, run := f["behaviour"], f["run"]
+	cmdline, fromCLI := programs[srv.Name]
+	switch {
+	case fromCLI:
+		srv.Run = d.command(p.key, cmdline, "--run "+srv.Name)
+	case beh.val != nil && run.val != nil:
+		d.errorf(run.key, "%s: behaviour: and run: both given; expected exactly one", what)
+	case run.val != nil:
+		if s, ok := d.str(run.val, what+": run"); ok {
+			srv.Run = d.command(run.val, s, what+": run")
+		}
+	case beh.val != nil:
+		srv.Behaviour, _ = d.oneOf(beh.val, what+": behaviour", behaviours...)
+	default:
+		d.errorf(p.key, "%s: needs behaviour: (%s) or run: COMMAND", what, strings.Join(behaviours, ", "))
+	}
+	if srv.Behaviour == "close" && srv.Type == Dgram {
+		d.errorf(beh.val, "%s: behaviour: close accepts a connection and closes it, so it needs a stream server", what)
+	}
+	script := f["script"]
+	switch {
+	case script.val != nil && srv.Behaviour == "script" && srv.Run == nil:
+		srv.Script = d.steps(script.val, what+": script")
+		if len(srv.Script) == 0 && len(d.errs) == 0 {
+			d.errorf(script.val, "%s: script: found no steps, expected a list of steps", what)
+		}
+	case script.val != nil && srv.Run == nil:
+		d.errorf(script.key, "%s: script: needs behaviour: script", what)
+	case srv.Behaviour == "script":
+		d.errorf(beh.val, "%s: behaviour: script needs script: a list of steps", what)
+	}
+	if n := f.val("loop"); n != nil {
+		srv.Loop, _ = d.boolean(n, what+": loop")
+		switch {
+		case srv.Behaviour != "script" && srv.Run == nil:
+			d.errorf(f["loop"].key, "%s: loop: goes with behaviour: script", what)
+		case srv.Type == Dgram:
+			d.errorf(f["loop"].key, "%s: loop: is for stream scripts; a dgram script runs again for each datagram anyway", what)
+		}
+	}
+	if n := f.val("ready"); n != nil {
+		srv.Ready, _ = d.duration(n, what+": ready")
+	}
+	if n := f.val("dir"); n != nil {
+		if s, ok := d.str(n, what+": dir"); ok {
+			srv.Dir = d.template(n, s)
+		}
+	}
+	if n := f.val("env"); n != nil {
+		pairs, _ := d.mapping(n, what+": env", nil...)
+		srv.Env = map[string]*template{}
+		for _, e := range pairs {
+			if s, ok := d.str(e.val, what+": env: "+e.name); ok {
+				srv.Env[e.name] = d.template(e.val, s)
+			}
+		}
+	}
+}
+
+var testKeys = []string{"name", "points", "hidden", "hint", "timeout", "steps"}
+
+func (d *decoder) testsOf(n *yaml.Node, s *Spec) {
+	n = resolve(n)
+	if n.Kind != yaml.SequenceNode {
+		d.errorf(n, "tests: found %s, expected a list of tests (- name: ...)", found(n))
+		return
+	}
+	if len(n.Content) == 0 {
+		d.errorf(n, "tests: the list is empty; expected at least one test")
+		return
+	}
+	seen := map[string]Pos{}
+	for _, tn := range n.Content {
+		t := d.test(tn, s)
+		if t == nil {
+			continue
+		}
+		if prev, dup := seen[t.Name]; dup {
+			d.errorf(tn, "test %q: the name is used already at %s; test names must be unique", t.Name, prev)
+			continue
+		}
+		seen[t.Name] = t.Pos
+		s.Tests = append(s.Tests, t)
+	}
+}
+
+func (d *decoder) test(n *yaml.Node, s *Spec) *Test {
+	pairs, ok := d.mapping(n, "test", testKeys...)
+	if !ok {
+		return nil
+	}
+	f, _ := splitPairs(pairs, testKeys...)
+	t := &Test{Pos: d.pos(resolve(n)), Points: 1}
+	nameNode := f.val("name")
+	if nameNode == nil {
+		d.errorf(n, "test: needs name:")
+		t.Name = fmt.Sprintf("test at line %d", t.Pos.Line)
+	} else if t.Name, ok = d.name(nameNode, "test: name"); ok {
+		t.Pos = d.pos(nameNode)
+	}
+	what := "test " + strconv.Quote(t.Name)
+	if v := f.val("points"); v != nil {
+		p, _ := d.integer(v, what+": points", 0, 1_000_000, false)
+		t.Points = int(p)
+	}
+	if v := f.val("hidden"); v != nil {
+		t.Hidden, _ = d.boolean(v, what+": hidden")
+	}
+	if v := f.val("hint"); v != nil {
+		if t.Hint, ok = d.str(v, what+": hint"); ok && strings.TrimSpace(t.Hint) == "" {
+			d.errorf(v, "%s: hint: is empty; expected one sentence on the likely bug, or no hint: at all", what)
+		}
+		t.Hint = strings.TrimSpace(t.Hint)
+	}
+	if v := f.val("timeout"); v != nil {
+		t.Timeout, _ = d.duration(v, what+": timeout")
+	}
+	if t.Timeout == 0 {
+		t.Timeout = s.Timeout
+	}
+	v := f.val("steps")
+	if v == nil {
+		d.errorf(n, "%s: needs steps: a list of steps", what)
+		return t
+	}
+	d.scope = &scope{conns: map[string]*Server{}}
+	t.Steps = d.steps(v, what+": steps")
+	d.scope = nil
+	if n := resolve(v); n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
+		d.errorf(v, "%s: steps: the list is empty; a test with no steps cannot fail", what)
+	}
+	return t
+}
+
+// ErrUsage marks errors in how sockrun was called, rather than in a spec.
+var ErrUsage = errors.New("usage")

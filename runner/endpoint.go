@@ -1,0 +1,231 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"time"
+)
+
+// maxBuffer caps what an endpoint holds received and not yet consumed: a
+// peer that floods fails the expect cleanly instead of growing it forever.
+const maxBuffer = 16 << 20
+
+// maxDatagram is the largest datagram an endpoint reads whole.
+const maxDatagram = 1 << 17
+
+// An endpoint is one side of a conversation: a connected socket and what it
+// has received. Client steps and server scripts both act on endpoints.
+type endpoint struct {
+	name   string
+	conn   net.Conn
+	stream bool
+	buf    []byte // received, not yet consumed
+	eof    bool   // the peer closed its side (stream)
+	rerr   error  // a read error that ends reading (reset...)
+	closed bool   // closed by us, fully
+	// consumed counts the expects that held, so that a looping script can
+	// tell a peer that left between requests from one that left mid-way.
+	consumed int
+	log      *transcript
+	stop     func() bool // ends the context watch
+	after    func()      // run after Close: removes a temporary socket file
+}
+
+// newEndpoint wraps conn. A cancelled ctx wakes any read or write at once.
+func newEndpoint(ctx context.Context, name string, conn net.Conn, stream bool, log *transcript) *endpoint {
+	e := &endpoint{name: name, conn: conn, stream: stream, log: log}
+	e.stop = context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	return e
+}
+
+// deadline is now+timeout, or ctx's deadline if that is sooner.
+func deadline(ctx context.Context, timeout time.Duration) time.Time {
+	dl := time.Now().Add(timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(dl) {
+		return d
+	}
+	return dl
+}
+
+// write sends p in one write (one datagram on a dgram socket).
+func (e *endpoint) write(ctx context.Context, p []byte, dl time.Time) error {
+	if e.closed {
+		return errConnClosed(e.name)
+	}
+	e.conn.SetWriteDeadline(dl)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	n, err := e.conn.Write(p)
+	e.log.add(e.name, dirSent, p[:n])
+	if err != nil {
+		return ctxErr(ctx, err)
+	}
+	return nil
+}
+
+// An expectError is an expect that did not hold: what was expected, what
+// had arrived, and why it ended.
+type expectError struct {
+	want   string        // what the matcher expected, described
+	got    []byte        // what had arrived and was not consumed
+	wantB  []byte        // the expected bytes, when there are such
+	offset int           // where got and wantB first differ, or -1
+	cause  error         // errMismatch, os.ErrDeadlineExceeded, errClosedEarly, ...
+	wait   time.Duration // the deadline it had
+}
+
+func (e *expectError) Error() string {
+	return "expected " + e.want + ", " + describeCause(e.cause, e.wait)
+}
+
+func (e *expectError) Unwrap() error { return e.cause }
+
+// expect reads until m decides, or the deadline passes. It reads only when
+// m needs more, and the kernel wakes the read when bytes come: there is no
+// poll interval. On a stream, bytes after the match stay buffered.
+func (e *endpoint) expect(ctx context.Context, m matcher, timeout time.Duration) error {
+	if e.closed {
+		return errConnClosed(e.name)
+	}
+	dl := deadline(ctx, timeout)
+	fail := func(cause error, got []byte) error {
+		x := &expectError{want: m.String(), got: got, offset: -1, cause: cause, wait: timeout}
+		var mm *mismatch
+		if errors.As(cause, &mm) {
+			x.wantB, x.offset = mm.want, mm.offset
+		}
+		return x
+	}
+	_, silence := m.(silenceMatcher)
+	for {
+		if e.stream {
+			n, err := m.stream(e.buf, e.eof)
+			if err == nil {
+				e.buf = e.buf[n:]
+				e.consumed++
+				return nil
+			}
+			if err != errNeedMore {
+				return fail(err, e.buf)
+			}
+			if len(e.buf) >= maxBuffer {
+				return fail(errOverflow, e.buf)
+			}
+		}
+		if e.rerr != nil {
+			return fail(e.rerr, e.buf)
+		}
+		p, err := e.read(ctx, dl)
+		switch {
+		case err == nil && !e.stream:
+			if err := m.datagram(p); err != nil {
+				return fail(err, p)
+			}
+			e.consumed++
+			return nil
+		case errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() == nil:
+			if silence {
+				return nil
+			}
+			return fail(os.ErrDeadlineExceeded, e.buf)
+		case err == io.EOF && e.stream:
+			e.eof = true
+		case err != nil:
+			e.rerr = ctxErr(ctx, err)
+		}
+	}
+}
+
+// read reads once, appending to buf on a stream; on a dgram socket it
+// returns one whole datagram.
+func (e *endpoint) read(ctx context.Context, dl time.Time) ([]byte, error) {
+	e.conn.SetReadDeadline(dl)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if !e.stream {
+		p := make([]byte, maxDatagram)
+		n, err := e.conn.Read(p)
+		if err != nil {
+			return nil, err
+		}
+		e.log.add(e.name, dirReceived, p[:n])
+		return p[:n], nil
+	}
+	if len(e.buf) == cap(e.buf) {
+		// Grow, and drop the consumed bytes before the slice's start.
+		nb := make([]byte, len(e.buf), max(2*len(e.buf), 64<<10))
+		copy(nb, e.buf)
+		e.buf = nb
+	}
+	free := e.buf[len(e.buf):cap(e.buf)]
+	if len(free) > maxBuffer-len(e.buf) {
+		free = free[:maxBuffer-len(e.buf)]
+	}
+	n, err := e.conn.Read(free)
+	e.log.add(e.name, dirReceived, free[:n])
+	e.buf = e.buf[:len(e.buf)+n]
+	if n > 0 && err == io.EOF {
+		err = nil // the next read says it again
+	}
+	return nil, err
+}
+
+// ctxErr reports a cancelled run as such, not as the I/O error it caused.
+func ctxErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		return context.Cause(ctx)
+	}
+	return err
+}
+
+// closeHow closes the endpoint: "full", "write" (shutdown(SHUT_WR): a
+// half-close, reading stays open) or "reset" (SO_LINGER 0: an RST).
+func (e *endpoint) closeHow(how string) error {
+	if e.closed {
+		return errConnClosed(e.name)
+	}
+	e.log.add(e.name, "close "+how, nil)
+	switch how {
+	case "write":
+		if cw, ok := e.conn.(interface{ CloseWrite() error }); ok {
+			return cw.CloseWrite()
+		}
+		return errors.New("this socket cannot be half-closed")
+	case "reset":
+		if tc, ok := e.conn.(*net.TCPConn); ok {
+			tc.SetLinger(0)
+		}
+	}
+	return e.close()
+}
+
+// close closes the socket, if it is still open, and cleans up after it.
+func (e *endpoint) close() error {
+	if e.closed {
+		return nil
+	}
+	e.closed = true
+	e.stop()
+	err := e.conn.Close()
+	if e.after != nil {
+		e.after()
+	}
+	return err
+}
+
+type connClosedError string
+
+func (c connClosedError) Error() string { return "connection " + string(c) + " is already closed" }
+
+func errConnClosed(name string) error { return connClosedError(name) }
+
+// isReset reports whether err says the peer reset the connection.
+func isReset(err error) bool {
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}

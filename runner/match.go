@@ -1,0 +1,234 @@
+package runner
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+)
+
+// A matcher decides an expect from what has arrived so far.
+type matcher interface {
+	// stream looks at the bytes buffered on a stream and returns how many
+	// it consumes once it holds, errNeedMore, or an error that is final.
+	// eof says the peer has closed its side: no more bytes will come.
+	stream(buf []byte, eof bool) (int, error)
+	// datagram decides on one whole datagram.
+	datagram(p []byte) error
+	// String says what is expected, for reports.
+	String() string
+}
+
+var (
+	errNeedMore = errors.New("need more bytes")
+	// errMismatch is what a matcher's final "no" wraps.
+	errMismatch = errors.New("wrong bytes")
+	// errClosedEarly: the peer closed before the matcher held.
+	errClosedEarly = errors.New("the peer closed the connection")
+	// errOverflow: the receive buffer filled up before the matcher held.
+	errOverflow = errors.New("receive buffer full")
+	// errNotSilent: bytes came where silence was expected.
+	errNotSilent = errors.New("bytes arrived")
+)
+
+// A mismatch is a matcher's final "no", with where the bytes differ.
+type mismatch struct {
+	want   []byte // the expected bytes, when there are such
+	offset int    // first differing byte, or -1
+	why    string
+}
+
+func (m *mismatch) Error() string { return m.why }
+func (m *mismatch) Unwrap() error { return errMismatch }
+
+// dataMatcher: exactly these bytes next.
+type dataMatcher struct{ want []byte }
+
+func (m *dataMatcher) String() string { return quoteShort(m.want, 64) }
+
+func (m *dataMatcher) stream(buf []byte, eof bool) (int, error) {
+	n := min(len(buf), len(m.want))
+	if i := firstDiff(buf[:n], m.want[:n]); i >= 0 {
+		return 0, &mismatch{want: m.want, offset: i, why: fmt.Sprintf("byte %d differs", i)}
+	}
+	if len(buf) >= len(m.want) {
+		return len(m.want), nil
+	}
+	if eof {
+		return 0, errClosedEarly
+	}
+	return 0, errNeedMore
+}
+
+func (m *dataMatcher) datagram(p []byte) error {
+	if bytes.Equal(p, m.want) {
+		return nil
+	}
+	i := firstDiff(p, m.want)
+	if i < 0 {
+		i = min(len(p), len(m.want))
+	}
+	return &mismatch{want: m.want, offset: i, why: "the datagram differs"}
+}
+
+// firstDiff returns the first index where a and b differ, or -1 if one is
+// a prefix of the other.
+func firstDiff(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return -1
+}
+
+// containsMatcher: read until the bytes appear; consume through them.
+type containsMatcher struct{ want []byte }
+
+func (m *containsMatcher) String() string { return "bytes containing " + quoteShort(m.want, 64) }
+
+func (m *containsMatcher) stream(buf []byte, eof bool) (int, error) {
+	if i := bytes.Index(buf, m.want); i >= 0 {
+		return i + len(m.want), nil
+	}
+	if eof {
+		return 0, errClosedEarly
+	}
+	return 0, errNeedMore
+}
+
+func (m *containsMatcher) datagram(p []byte) error {
+	if bytes.Contains(p, m.want) {
+		return nil
+	}
+	return &mismatch{want: m.want, offset: -1, why: "the datagram does not contain it"}
+}
+
+// regexMatcher: read until the buffer matches; consume through the match.
+type regexMatcher struct{ re *regexp.Regexp }
+
+func (m *regexMatcher) String() string { return "bytes matching /" + m.re.String() + "/" }
+
+func (m *regexMatcher) stream(buf []byte, eof bool) (int, error) {
+	if loc := m.re.FindIndex(buf); loc != nil {
+		return loc[1], nil
+	}
+	if eof {
+		return 0, errClosedEarly
+	}
+	return 0, errNeedMore
+}
+
+func (m *regexMatcher) datagram(p []byte) error {
+	if m.re.Match(p) {
+		return nil
+	}
+	return &mismatch{offset: -1, why: "the datagram does not match"}
+}
+
+// lineMatcher: the next line, through \n (a \r\n ending accepted), equals
+// the text. It fails at the first byte that cannot belong to such a line.
+type lineMatcher struct{ want []byte }
+
+func (m *lineMatcher) String() string {
+	return "the line " + quoteShort(append(m.want[:len(m.want):len(m.want)], '\n'), 64)
+}
+
+func (m *lineMatcher) stream(buf []byte, eof bool) (int, error) {
+	end := bytes.IndexByte(buf, '\n')
+	line := buf
+	if end >= 0 {
+		line = buf[:end]
+	}
+	got := bytes.TrimSuffix(line, []byte("\r"))
+	if end >= 0 && !bytes.Equal(got, m.want) || end < 0 && !lineCanStart(line, m.want) {
+		i := firstDiff(line, m.want)
+		if i < 0 {
+			i = min(len(line), len(m.want))
+		}
+		return 0, &mismatch{want: append(m.want[:len(m.want):len(m.want)], '\n'), offset: i, why: "the line differs"}
+	}
+	if end >= 0 {
+		return end + 1, nil
+	}
+	if eof {
+		return 0, errClosedEarly
+	}
+	return 0, errNeedMore
+}
+
+// lineCanStart reports whether partial, a line without its end yet, can
+// still become want: it is a prefix of want, or want and a \r.
+func lineCanStart(partial, want []byte) bool {
+	if len(partial) <= len(want) {
+		return bytes.HasPrefix(want, partial)
+	}
+	return len(partial) == len(want)+1 && bytes.HasPrefix(partial, want) && partial[len(want)] == '\r'
+}
+
+func (m *lineMatcher) datagram(p []byte) error {
+	p = bytes.TrimSuffix(bytes.TrimSuffix(p, []byte("\n")), []byte("\r"))
+	if bytes.Equal(p, m.want) {
+		return nil
+	}
+	return &mismatch{want: m.want, offset: max(firstDiff(p, m.want), 0), why: "the datagram is another line"}
+}
+
+// lengthMatcher: exactly n bytes, whatever they are.
+type lengthMatcher struct{ n int }
+
+func (m *lengthMatcher) String() string { return strconv.Itoa(m.n) + " bytes" }
+
+func (m *lengthMatcher) stream(buf []byte, eof bool) (int, error) {
+	if len(buf) >= m.n {
+		return m.n, nil
+	}
+	if eof {
+		return 0, errClosedEarly
+	}
+	return 0, errNeedMore
+}
+
+func (m *lengthMatcher) datagram(p []byte) error {
+	if len(p) == m.n {
+		return nil
+	}
+	return &mismatch{offset: -1, why: fmt.Sprintf("the datagram has %d bytes", len(p))}
+}
+
+// eofMatcher: the peer closed its side and no more bytes came.
+type eofMatcher struct{}
+
+func (eofMatcher) String() string { return "end of stream (the peer closes)" }
+
+func (eofMatcher) stream(buf []byte, eof bool) (int, error) {
+	switch {
+	case len(buf) > 0:
+		return 0, &mismatch{offset: 0, why: "bytes came instead of the end of the stream"}
+	case eof:
+		return 0, nil
+	}
+	return 0, errNeedMore
+}
+
+func (eofMatcher) datagram(p []byte) error {
+	return &mismatch{offset: 0, why: "a datagram came"} // decode rejects eof on dgram
+}
+
+// silenceMatcher: nothing arrives before the deadline.
+type silenceMatcher struct{}
+
+func (silenceMatcher) String() string { return "silence (nothing arrives)" }
+
+func (silenceMatcher) stream(buf []byte, eof bool) (int, error) {
+	switch {
+	case len(buf) > 0:
+		return 0, errNotSilent
+	case eof:
+		return 0, errClosedEarly
+	}
+	return 0, errNeedMore
+}
+
+func (silenceMatcher) datagram(p []byte) error { return errNotSilent }

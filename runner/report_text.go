@@ -1,0 +1,189 @@
+package runner
+
+import (
+	"encoding/hex"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+type textReporter struct{ o ReportOptions }
+
+const (
+	ansiRed   = "\x1b[31m"
+	ansiGreen = "\x1b[32m"
+	ansiBold  = "\x1b[1m"
+	ansiDim   = "\x1b[2m"
+	ansiReset = "\x1b[0m"
+)
+
+func (r textReporter) paint(code, s string) string {
+	if !r.o.Color {
+		return s
+	}
+	return code + s + ansiReset
+}
+
+// Report writes one line per test, then the failures in detail, then the
+// score.
+func (r textReporter) Report(w io.Writer, rep *Report) error {
+	var b strings.Builder
+	for _, f := range rep.Files {
+		fmt.Fprintf(&b, "%s (%s)\n", r.paint(ansiBold, f.Name), f.File)
+		for _, t := range f.Tests {
+			verdict := r.paint(ansiGreen, "ok  ")
+			if !t.Passed {
+				verdict = r.paint(ansiRed, "FAIL")
+			}
+			fmt.Fprintf(&b, "  %s  %d/%d  %s\n", verdict, t.Score(), t.Points, t.Name)
+			if r.o.Verbose && !concealed(t, r.o) {
+				for _, ev := range t.Transcript {
+					b.WriteString(r.paint(ansiDim, "        "+EventText(ev)) + "\n")
+				}
+			}
+		}
+	}
+	for _, f := range rep.Files {
+		for _, t := range f.Tests {
+			if t.Passed {
+				continue
+			}
+			fmt.Fprintf(&b, "\n%s %s (%s)\n", r.paint(ansiRed, "--- FAIL:"), t.Name, t.Pos)
+			b.WriteString(indent(FailureText(t, r.o), "    "))
+		}
+	}
+	tot := rep.Totals()
+	fmt.Fprintf(&b, "\nscore %d/%d: %d passed, %d failed\n", tot.Score, tot.MaxScore, tot.Passed, tot.Failed)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// EventText formats a transcript event on one line.
+func EventText(ev Event) string {
+	s := fmt.Sprintf("%+8.3fs %-8s %s", ev.At.Seconds(), ev.Conn, ev.What)
+	if ev.Size > 0 {
+		arrow := map[string]string{dirSent: ">", dirReceived: "<"}[ev.What]
+		s = fmt.Sprintf("%+8.3fs %-8s %s %s", ev.At.Seconds(), ev.Conn, arrow, quoteShort(ev.Data, 200))
+		if ev.Size > 200 || ev.Size != len(ev.Data) {
+			s += fmt.Sprintf(" (%d bytes)", ev.Size)
+		}
+	}
+	return s
+}
+
+// FailureText explains a failed test in plain text: where, what was
+// expected, what arrived (quoted, and as hex when not printable), the hint
+// and the programs' output. Every format that has room for prose uses it.
+func FailureText(t *TestResult, o ReportOptions) string {
+	f := t.Failure
+	if f == nil {
+		return ""
+	}
+	var b strings.Builder
+	if concealed(t, o) {
+		fmt.Fprintf(&b, "%s (a hidden test: its steps and data are not shown)\n", f.Kind.Describe())
+	} else {
+		where := f.Pos.String()
+		if f.Step != "" {
+			where += ": " + f.Step
+		}
+		if f.Server != "" {
+			where += " (in server " + f.Server + "'s script)"
+		}
+		fmt.Fprintf(&b, "%s\n%s: %s\n", where, f.Kind.Describe(), f.Message)
+		if f.Expected != "" {
+			writeExpected(&b, f)
+		}
+	}
+	if t.Hint != "" {
+		fmt.Fprintf(&b, "hint: %s\n", t.Hint)
+	}
+	if f.Output != "" && !concealed(t, o) {
+		b.WriteString(f.Output)
+	}
+	return b.String()
+}
+
+// window is how many bytes around the first difference a report shows.
+const window = 48
+
+func writeExpected(b *strings.Builder, f *Failure) {
+	want, got := f.WantData, f.Received
+	from := 0
+	if f.Offset > window/2 {
+		from = f.Offset - window/2
+	}
+	cut := func(p []byte) []byte {
+		if from >= len(p) {
+			return nil
+		}
+		return p[from:min(len(p), from+window*2)]
+	}
+	at := ""
+	if f.Offset >= 0 && (len(want) > window*2 || len(got) > window*2) {
+		at = fmt.Sprintf(" (from byte %d)", from)
+	}
+	if want != nil {
+		fmt.Fprintf(b, "expected%s: %s%s\n", at, dots(from), quoteShort(cut(want), window*2)+sizeNote(want))
+	} else {
+		fmt.Fprintf(b, "expected: %s\n", f.Expected)
+	}
+	if len(got) == 0 {
+		b.WriteString("received: nothing\n")
+	} else {
+		fmt.Fprintf(b, "received%s: %s%s\n", at, dots(from), quoteShort(cut(got), window*2)+sizeNote(got))
+	}
+	if f.Offset >= 0 && want != nil {
+		fmt.Fprintf(b, "first difference at byte %d\n", f.Offset)
+	}
+	if !Printable(want) || !Printable(got) {
+		if want != nil {
+			fmt.Fprintf(b, "expected, hex:\n%s", hexDump(cut(want), from))
+		}
+		if len(got) > 0 {
+			fmt.Fprintf(b, "received, hex:\n%s", hexDump(cut(got), from))
+		}
+	}
+}
+
+func dots(from int) string {
+	if from > 0 {
+		return "..."
+	}
+	return ""
+}
+
+func sizeNote(p []byte) string {
+	if len(p) > 16 {
+		return fmt.Sprintf(" (%d bytes)", len(p))
+	}
+	return ""
+}
+
+// hexDump is hex.Dump with offsets starting at from, indented.
+func hexDump(p []byte, from int) string {
+	var b strings.Builder
+	for i := 0; i < len(p); i += 16 {
+		line := hex.Dump(p[i:min(len(p), i+16)])
+		line = line[strings.IndexByte(line, ' '):] // drop hex.Dump's own offset
+		fmt.Fprintf(&b, "  %08x%s", from+i, line)
+	}
+	return b.String()
+}
+
+func indent(s, pre string) string {
+	if s == "" {
+		return ""
+	}
+	lines := strings.SplitAfter(s, "\n")
+	var b strings.Builder
+	for _, l := range lines {
+		if l != "" {
+			b.WriteString(pre + l)
+		}
+	}
+	return b.String()
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -1,0 +1,166 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"syscall"
+	"time"
+)
+
+// A Report is what one run of sockrun found: a result per spec file.
+// Reporters read it and nothing else.
+type Report struct {
+	Files    []*FileResult
+	Started  time.Time
+	Duration time.Duration
+}
+
+// A FileResult holds the results of one spec file's tests, in file order.
+type FileResult struct {
+	File  string
+	Name  string
+	About string
+	Tests []*TestResult
+}
+
+// A TestResult is the verdict on one test.
+type TestResult struct {
+	Name     string
+	Pos      Pos // where the test is declared
+	Points   int // what the test is worth
+	Hidden   bool
+	Hint     string
+	Passed   bool
+	Duration time.Duration
+	Failure  *Failure // nil when Passed
+	// Transcript is every byte sent and received, when asked for (-v).
+	Transcript []Event
+}
+
+// Score is Points if the test passed, else 0: a test scores all or nothing.
+func (t *TestResult) Score() int {
+	if t.Passed {
+		return t.Points
+	}
+	return 0
+}
+
+// A Failure says why a test failed.
+type Failure struct {
+	Kind    Kind
+	Pos     Pos    // the step that failed
+	Step    string // the step, in a few words
+	Server  string // the server whose script or program failed, if any
+	Message string // the reason in one sentence
+	// Expected and Received describe an expect that did not hold.
+	Expected string
+	Received []byte
+	WantData []byte // the expected bytes, for a side-by-side hex dump
+	Offset   int    // first differing byte, or -1
+	// Output is the tail of a program's stdout and stderr, if a program
+	// was involved.
+	Output string
+	at     time.Time // when it happened: the earliest failure is the reason
+}
+
+// A Kind is the reason kind of a failure.
+type Kind string
+
+// The kinds of failure. Mismatch, Timeout, Closed and Overflow are wrong
+// behaviour; Refused, Reset, Crashed and Error mean the test could not go on.
+const (
+	KindMismatch    Kind = "mismatch"    // wrong bytes
+	KindTimeout     Kind = "timeout"     // nothing decided before the deadline
+	KindClosed      Kind = "closed"      // the peer closed before the expect held
+	KindOverflow    Kind = "overflow"    // the receive buffer filled up
+	KindRefused     Kind = "refused"     // connection refused
+	KindReset       Kind = "reset"       // connection reset, or broken pipe
+	KindCrashed     Kind = "crashed"     // a program under test exited or died
+	KindError       Kind = "error"       // the test could not run: a setup error
+	KindInterrupted Kind = "interrupted" // the run was cancelled (Ctrl-C)
+)
+
+// Describe names the kind in plain words.
+func (k Kind) Describe() string {
+	switch k {
+	case KindMismatch:
+		return "wrong bytes"
+	case KindTimeout:
+		return "timeout"
+	case KindClosed:
+		return "closed early"
+	case KindOverflow:
+		return "too much data"
+	case KindRefused:
+		return "connection refused"
+	case KindReset:
+		return "connection reset"
+	case KindCrashed:
+		return "program crashed"
+	case KindInterrupted:
+		return "interrupted"
+	}
+	return "error"
+}
+
+// IsError reports whether the kind means the test could not go on, rather
+// than that the behaviour was wrong (JUnit's <error> against <failure>).
+func (k Kind) IsError() bool {
+	switch k {
+	case KindRefused, KindReset, KindCrashed, KindError, KindInterrupted:
+		return true
+	}
+	return false
+}
+
+// classify names the kind of a step's error. It is the one place that
+// knows which errors mean what.
+func classify(err error) Kind {
+	var pe *ProgramError
+	switch {
+	case errors.Is(err, errMismatch), errors.Is(err, errNotSilent):
+		return KindMismatch
+	case errors.Is(err, errOverflow):
+		return KindOverflow
+	case errors.As(err, &pe):
+		return KindCrashed
+	case errors.Is(err, context.Canceled):
+		return KindInterrupted
+	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
+		return KindTimeout
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return KindRefused
+	case isReset(err):
+		return KindReset
+	case errors.Is(err, errClosedEarly), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return KindClosed
+	}
+	return KindError
+}
+
+// describeCause says how an expect ended, for its message.
+func describeCause(cause error, wait time.Duration) string {
+	var mm *mismatch
+	switch {
+	case errors.As(cause, &mm):
+		return "but " + mm.why
+	case errors.Is(cause, errNotSilent):
+		return "but bytes arrived"
+	case errors.Is(cause, os.ErrDeadlineExceeded):
+		return fmt.Sprintf("but it did not arrive within %s", wait)
+	case errors.Is(cause, errClosedEarly), errors.Is(cause, io.EOF):
+		return "but the peer closed the connection first"
+	case errors.Is(cause, errOverflow):
+		return fmt.Sprintf("but %d bytes arrived without a match (the limit)", maxBuffer)
+	case errors.Is(cause, syscall.ECONNREFUSED):
+		return "but the connection was refused (nothing listens there)"
+	case isReset(cause):
+		return "but the peer reset the connection"
+	case errors.Is(cause, context.Canceled):
+		return "but the run was interrupted"
+	}
+	return "but " + cause.Error()
+}

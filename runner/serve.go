@@ -1,0 +1,74 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Serve runs spec's built-in servers (those named, or all) until ctx is
+// done. ready is called with each server's address once all are serving;
+// failed with each script failure as it happens. It returns once every
+// server has stopped.
+func Serve(ctx context.Context, spec *Spec, names []string, ready func(name string, a Addr), failed func(error)) error {
+	var chosen []*Server
+	for _, name := range names {
+		srv := spec.Server(name)
+		if srv == nil {
+			return fmt.Errorf("--server %s: %s has no server %q%s", name, spec.File, name, listOf(serverNames(spec)))
+		}
+		if srv.Run != nil {
+			return fmt.Errorf("--server %s: it is a program under test (run:), not a built-in server", name)
+		}
+		chosen = append(chosen, srv)
+	}
+	if len(names) == 0 {
+		for _, srv := range spec.Servers {
+			if srv.Run == nil {
+				chosen = append(chosen, srv)
+			}
+		}
+	}
+	if len(chosen) == 0 {
+		return fmt.Errorf("%s has no built-in server to serve", spec.File)
+	}
+	addrs := map[string]Addr{}
+	var running []*builtin
+	defer func() {
+		for _, b := range slices.Backward(running) {
+			b.stop()
+		}
+	}()
+	for _, srv := range chosen {
+		b, err := startBuiltin(srv, nil, spec.Timeout, func() map[string]Addr { return addrs })
+		if err != nil {
+			return err
+		}
+		b.onFail = failed
+		running = append(running, b)
+		addrs[srv.Name] = b.addr()
+	}
+	for _, b := range running {
+		ready(b.srv.Name, b.addr())
+	}
+	<-ctx.Done()
+	return nil
+}
+
+func serverNames(spec *Spec) []string {
+	var out []string
+	for _, s := range spec.Servers {
+		out = append(out, s.Name)
+	}
+	return out
+}
+
+// String describes a server's kind and behaviour in a few words.
+func (s *Server) String() string {
+	what := s.Behaviour
+	if s.Run != nil {
+		what = "run " + s.Run.String()
+	}
+	return strings.TrimSpace(s.Type + " " + what)
+}

@@ -1,0 +1,181 @@
+package runner
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// An action is a decoded step, ready to run.
+type action interface {
+	run(ctx context.Context, s *session) error
+	String() string
+}
+
+// A stepKind is one entry of the step table: it knows how to decode its
+// step and documents itself. A new step is a new entry, nothing more.
+type stepKind struct {
+	name   string
+	forms  []string // how it is written, for the reference
+	doc    string   // what it does, one or two sentences
+	server bool     // allowed in a server script, too
+	decode func(d *decoder, key, val *yaml.Node) action
+}
+
+// stepKinds is the table of steps, in the order the reference lists them.
+// It is a function, not a variable, so that no test can overwrite it and
+// so that decoders may refer back to it without an initialization cycle.
+func stepKinds() []*stepKind {
+	return []*stepKind{
+		connectStep, sendStep, expectStep, closeStep, sleepStep, restartStep, runStep,
+	}
+}
+
+func lookupStep(name string) *stepKind {
+	for _, k := range stepKinds() {
+		if k.name == name {
+			return k
+		}
+	}
+	return nil
+}
+
+// steps decodes a list of steps.
+func (d *decoder) steps(n *yaml.Node, what string) []*Step {
+	n = resolve(n)
+	if n == nil || n.Kind != yaml.SequenceNode {
+		d.errorf(n, "%s: found %s, expected a list of steps (- connect: ..., - send: ...)", what, found(n))
+		return nil
+	}
+	var out []*Step
+	for _, sn := range n.Content {
+		if st := d.step(sn); st != nil {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// step decodes one step: a mapping with exactly one step key.
+func (d *decoder) step(n *yaml.Node) *Step {
+	n = resolve(n)
+	var names []string
+	for _, k := range stepKinds() {
+		if k.server || d.scope.server == nil {
+			names = append(names, k.name)
+		}
+	}
+	if n.Kind != yaml.MappingNode {
+		hint := ""
+		if n.Kind == yaml.ScalarNode && slices.Contains(names, n.Value) {
+			hint = " (write " + n.Value + ": with a colon)"
+		}
+		d.errorf(n, "step: found %s, expected a mapping with one step key: %s%s", found(n), strings.Join(names, ", "), hint)
+		return nil
+	}
+	pairs, _ := d.mapping(n, "step", nil...)
+	var st *Step
+	for _, p := range pairs {
+		kind := lookupStep(p.name)
+		if kind == nil || !slices.Contains(names, p.name) {
+			msg := "unknown step %q%s; expected one of: %s"
+			if kind != nil {
+				msg = "step %q%s cannot be used in a server script; expected one of: %s"
+			}
+			d.errorf(p.key, msg, p.name, didYouMean(p.name, names), strings.Join(names, ", "))
+			continue
+		}
+		if st != nil {
+			d.errorf(p.key, "step: a second step key %q beside %q; a step has exactly one, so make it a step of its own", p.name, st.Kind)
+			continue
+		}
+		st = &Step{Kind: p.name, Pos: d.pos(p.key)}
+		st.act = kind.decode(d, p.key, p.val)
+		if st.act == nil {
+			st = &Step{Kind: p.name} // decoded with errors; keep checking the rest
+		}
+	}
+	if st == nil || st.act == nil {
+		if len(pairs) == 0 && len(resolve(n).Content) == 0 {
+			d.errorf(n, "step: found an empty mapping, expected one step key: %s", strings.Join(names, ", "))
+		}
+		return nil
+	}
+	return st
+}
+
+// conn resolves the connection a step acts on: on: NAME, or the one used
+// or opened last. It records it as the last one used.
+func (d *decoder) conn(on *yaml.Node, at *yaml.Node, what string) (string, *Server, bool) {
+	sc := d.scope
+	if sc.server != nil {
+		if on != nil {
+			d.errorf(on, "%s: on: has no meaning in a server script: it acts on the client's connection", what)
+			return "", nil, false
+		}
+		return sc.server.Name, sc.server, true
+	}
+	name := sc.last
+	if on != nil {
+		s, ok := d.name(on, what+": on")
+		if !ok {
+			return "", nil, false
+		}
+		if _, ok := sc.conns[s]; !ok {
+			d.errorf(on, "%s: on: unknown connection %q%s; expected one opened by an earlier connect%s", what, s, didYouMean(s, keys(sc.conns)), listOf(keys(sc.conns)))
+			return "", nil, false
+		}
+		name = s
+		at = on
+	}
+	if name == "" {
+		d.errorf(at, "%s: no connection yet; a connect step must come first", what)
+		return "", nil, false
+	}
+	sc.last = name
+	return name, sc.conns[name], true
+}
+
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// listOf formats ": a, b" for a message, or nothing for an empty list.
+func listOf(names []string) string {
+	if len(names) == 0 {
+		return ""
+	}
+	return ": " + strings.Join(names, ", ")
+}
+
+// kvs are the pairs of a mapping by key.
+type kvs map[string]kv
+
+// val returns the value of key name, or nil.
+func (o kvs) val(name string) *yaml.Node {
+	if p, ok := o[name]; ok {
+		return p.val
+	}
+	return nil
+}
+
+// splitPairs splits a mapping's pairs into those with the keys opts and
+// the rest (in a step: DATA or a matcher written inline).
+func splitPairs(pairs []kv, opts ...string) (own kvs, rest []kv) {
+	own = kvs{}
+	for _, p := range pairs {
+		if slices.Contains(opts, p.name) {
+			own[p.name] = p
+		} else {
+			rest = append(rest, p)
+		}
+	}
+	return own, rest
+}

@@ -1,0 +1,97 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"gopkg.in/yaml.v3"
+)
+
+var connectStep = &stepKind{
+	name:  "connect",
+	forms: []string{"connect: NAME", "connect: {to: NAME, as: CONN}"},
+	doc: "Open a client socket to server NAME: a TCP or Unix stream connection, or a connected UDP or Unix datagram socket. " +
+		"`as` names the connection (default: the server's name); later steps act on the connection opened or used last, or the one named by `on:`.",
+	decode: decodeConnect,
+}
+
+type connectAction struct {
+	server string
+	as     string
+	stream bool
+}
+
+func (a *connectAction) String() string {
+	if a.as != a.server {
+		return "connect to " + a.server + " as " + a.as
+	}
+	return "connect to " + a.server
+}
+
+func decodeConnect(d *decoder, key, val *yaml.Node) action {
+	var to, as *yaml.Node
+	if n := resolve(val); n != nil && n.Kind == yaml.MappingNode {
+		pairs, _ := d.mapping(n, "connect", "to", "as")
+		own, _ := splitPairs(pairs, "to", "as")
+		to, as = own.val("to"), own.val("as")
+		if to == nil {
+			d.errorf(n, "connect: needs to: NAME, the server to connect to")
+			return nil
+		}
+	} else {
+		to = val
+	}
+	name, ok := d.name(to, "connect")
+	if !ok {
+		return nil
+	}
+	srv := d.servers[name]
+	if srv == nil {
+		d.errorf(to, "connect: unknown server %q%s; expected one of the file's servers%s", name, didYouMean(name, keys(d.servers)), listOf(keys(d.servers)))
+		return nil
+	}
+	a := &connectAction{server: name, as: name, stream: srv.Type == Stream}
+	if as != nil {
+		if a.as, ok = d.name(as, "connect: as"); !ok {
+			return nil
+		}
+	}
+	d.scope.conns[a.as] = srv
+	d.scope.last = a.as
+	return a
+}
+
+func (a *connectAction) run(ctx context.Context, s *session) error {
+	addr := s.addrs[a.server]
+	dialer := net.Dialer{Deadline: deadline(ctx, s.timeout)}
+	var sockfile string
+	if addr.Network == "unixgram" {
+		// A datagram server can only answer a client socket that has an
+		// address, so the client binds one of its own.
+		dir, err := s.tmpdir()
+		if err != nil {
+			return err
+		}
+		sockfile = filepath.Join(dir, a.as+"-"+strconv.Itoa(len(s.opened))+".sock")
+		dialer.LocalAddr = &net.UnixAddr{Name: sockfile, Net: "unixgram"}
+	}
+	conn, err := dialer.DialContext(ctx, addr.Network, addr.String())
+	if err != nil {
+		if sockfile != "" {
+			os.Remove(sockfile)
+		}
+		return fmt.Errorf("connect to %s (%s %s): %w", a.server, addr.Network, addr, ctxErr(ctx, err))
+	}
+	e := newEndpoint(ctx, a.as, conn, a.stream, s.log)
+	if sockfile != "" {
+		e.after = func() { os.Remove(sockfile) }
+	}
+	s.log.add(a.as, "connect "+addr.String(), nil)
+	s.conns[a.as] = e
+	s.opened = append(s.opened, e)
+	return nil
+}

@@ -1,0 +1,175 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+var sendStep = &stepKind{
+	name:  "send",
+	forms: []string{"send: DATA", "send: {data: DATA, on: CONN, chunks: N or [sizes], gap: DURATION}"},
+	doc: "Write DATA. `chunks` splits it into N near-equal writes, or writes of the given sizes (the rest, if any, goes in one more write); " +
+		"`gap` waits between the writes, to expose a peer that assumes one recv() is one message. On a datagram socket each write is one datagram.",
+	server: true,
+	decode: decodeSend,
+}
+
+type sendAction struct {
+	conn    string
+	data    *Data
+	chunks  int   // N equal writes; 0: see sizes
+	sizes   []int // writes of these sizes
+	gap     time.Duration
+	timeout time.Duration
+}
+
+func (a *sendAction) String() string { return "send on " + a.conn }
+
+func decodeSend(d *decoder, key, val *yaml.Node) action {
+	a := &sendAction{}
+	var on *yaml.Node
+	n := resolve(val)
+	if n != nil && n.Kind == yaml.MappingNode {
+		opts := []string{"data", "on", "chunks", "gap", "timeout"}
+		pairs, _ := d.mapping(n, "send", append(opts, dataKeys...)...)
+		own, rest := splitPairs(pairs, opts...)
+		on = own.val("on")
+		switch {
+		case own.val("data") != nil && len(rest) > 0:
+			d.errorf(rest[0].key, "send: %s: beside data:; put it inside data: as a list", rest[0].name)
+			return nil
+		case own.val("data") != nil:
+			a.data = d.data(own.val("data"), "send: data")
+		case len(rest) > 0:
+			a.data = &Data{}
+			d.dataForm(n, rest, "send", a.data)
+		default:
+			d.errorf(n, "send: needs data: DATA (or a data form such as hex:)")
+			return nil
+		}
+		if c := own.val("chunks"); c != nil {
+			d.chunks(c, a)
+		}
+		if g := own.val("gap"); g != nil {
+			a.gap, _ = d.duration(g, "send: gap")
+		}
+		if t := own.val("timeout"); t != nil {
+			a.timeout, _ = d.duration(t, "send: timeout")
+		}
+	} else {
+		a.data = d.data(val, "send")
+	}
+	var ok bool
+	if a.conn, _, ok = d.conn(on, key, "send"); !ok {
+		return nil
+	}
+	if b, static := a.data.static(); static && len(a.sizes) > 0 {
+		if total := sum(a.sizes); total > len(b) {
+			d.errorf(key, "send: chunks add up to %d bytes, but the data has %d", total, len(b))
+		}
+	}
+	return a
+}
+
+func (d *decoder) chunks(n *yaml.Node, a *sendAction) {
+	n = resolve(n)
+	if n.Kind == yaml.SequenceNode {
+		for _, e := range n.Content {
+			if v, ok := d.count(e, "send: chunks"); ok {
+				if v == 0 {
+					d.errorf(e, "send: chunks: a chunk of 0 bytes writes nothing; expected sizes of 1 or more")
+				}
+				a.sizes = append(a.sizes, v)
+			}
+		}
+		if len(n.Content) == 0 {
+			d.errorf(n, "send: chunks: found an empty list, expected a count or a list of sizes")
+		}
+		return
+	}
+	if v, ok := d.count(n, "send: chunks"); ok {
+		if v == 0 {
+			d.errorf(n, "send: chunks: found 0, expected a count of 1 or more")
+		}
+		a.chunks = v
+	}
+}
+
+func sum(xs []int) int {
+	t := 0
+	for _, x := range xs {
+		t += x
+	}
+	return t
+}
+
+// split cuts p into the writes a send makes.
+func (a *sendAction) split(p []byte) ([][]byte, error) {
+	var sizes []int
+	switch {
+	case a.chunks > 0:
+		n := min(a.chunks, max(len(p), 1))
+		for i := range n {
+			// Spread the remainder over the first chunks.
+			size := len(p) / n
+			if i < len(p)%n {
+				size++
+			}
+			sizes = append(sizes, size)
+		}
+	case len(a.sizes) > 0:
+		if total := sum(a.sizes); total > len(p) {
+			return nil, fmt.Errorf("chunks add up to %d bytes, but the data has %d", total, len(p))
+		}
+		sizes = append(sizes, a.sizes...)
+		if rest := len(p) - sum(a.sizes); rest > 0 {
+			sizes = append(sizes, rest)
+		}
+	default:
+		return [][]byte{p}, nil
+	}
+	out := make([][]byte, 0, len(sizes))
+	for _, size := range sizes {
+		out = append(out, p[:size])
+		p = p[size:]
+	}
+	return out, nil
+}
+
+func (a *sendAction) run(ctx context.Context, s *session) error {
+	e, err := s.conn(a.conn)
+	if err != nil {
+		return err
+	}
+	parts, err := a.split(a.data.bytes(s.addrs))
+	if err != nil {
+		return err
+	}
+	timeout := s.stepTimeout(a.timeout)
+	for i, p := range parts {
+		if i > 0 && a.gap > 0 {
+			if err := sleep(ctx, a.gap); err != nil {
+				return err
+			}
+		}
+		if err := e.write(ctx, p, deadline(ctx, timeout)); err != nil {
+			return fmt.Errorf("send on %s: %s: %w", a.conn, sentSoFar(parts, i), err)
+		}
+	}
+	return nil
+}
+
+// sentSoFar says which write of a send failed.
+func sentSoFar(parts [][]byte, i int) string {
+	if len(parts) == 1 {
+		return "writing " + strconv.Itoa(len(parts[0])) + " bytes"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "write %d of %d (%d bytes)", i+1, len(parts), len(parts[i]))
+	return b.String()
+}
