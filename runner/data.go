@@ -218,14 +218,7 @@ func (d *decoder) hexBytes(n *yaml.Node, s string) ([]byte, bool) {
 		case r < 0x80 && isHexDigit(byte(r)):
 			digits = append(digits, byte(r))
 		default:
-			at := *n
-			if !strings.Contains(s, "\n") && (n.Style == 0 || n.Style == yaml.SingleQuotedStyle || n.Style == yaml.DoubleQuotedStyle) {
-				at.Column += i
-				if n.Style != 0 {
-					at.Column++
-				}
-			}
-			d.errorf(&at, "hex: found %q, expected hex digits (0-9, a-f) and spaces", r)
+			d.errorf(at(n, i), "hex: found %q, expected hex digits (0-9, a-f) and spaces", r)
 			return nil, false
 		}
 	}

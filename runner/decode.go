@@ -65,7 +65,9 @@ func Parse(file string, src []byte, opts LoadOptions) (*Spec, error) {
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // yamlError positions a YAML syntax error. yaml.v3 gives its line but no
-// column; the column is given as 1.
+// column; the column is given as 1. For parser errors (all of them begin
+// "did not find expected") yaml.v3 reports the 0-based line of the
+// construct being parsed (go-yaml/yaml#542, b1b19b4), so one is added.
 func yamlError(file string, err error) error {
 	var list []*Error
 	for _, line := range strings.Split(err.Error(), "\n") {
@@ -77,6 +79,10 @@ func yamlError(file string, err error) error {
 		if m := yamlLineRE.FindStringSubmatch(line); m != nil {
 			e.Pos.Line, _ = strconv.Atoi(m[1])
 			e.Msg = "YAML: " + m[2]
+			if strings.HasPrefix(m[2], "did not find expected") {
+				e.Pos.Line++
+				e.Msg += " (in what starts on this line)"
+			}
 		}
 		list = append(list, e)
 	}

@@ -80,7 +80,7 @@ type expectError struct {
 }
 
 func (e *expectError) Error() string {
-	return "expected " + e.want + ", " + describeCause(e.cause, e.wait)
+	return "expected " + e.want + ", but " + describeCause(e.cause, e.wait)
 }
 
 func (e *expectError) Unwrap() error { return e.cause }

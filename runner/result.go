@@ -141,26 +141,27 @@ func classify(err error) Kind {
 	return KindError
 }
 
-// describeCause says how an expect ended, for its message.
+// describeCause says how an expect ended, for its message: "byte 4
+// differs", "it did not arrive within 2s".
 func describeCause(cause error, wait time.Duration) string {
 	var mm *mismatch
 	switch {
 	case errors.As(cause, &mm):
-		return "but " + mm.why
+		return mm.why
 	case errors.Is(cause, errNotSilent):
-		return "but bytes arrived"
+		return "bytes arrived"
 	case errors.Is(cause, os.ErrDeadlineExceeded):
-		return fmt.Sprintf("but it did not arrive within %s", wait)
+		return fmt.Sprintf("it did not arrive within %s", wait)
 	case errors.Is(cause, errClosedEarly), errors.Is(cause, io.EOF):
-		return "but the peer closed the connection first"
+		return "the peer closed the connection first"
 	case errors.Is(cause, errOverflow):
-		return fmt.Sprintf("but %d bytes arrived without a match (the limit)", maxBuffer)
+		return fmt.Sprintf("%d bytes arrived without a match (the limit)", maxBuffer)
 	case errors.Is(cause, syscall.ECONNREFUSED):
-		return "but the connection was refused (nothing listens there)"
+		return "the connection was refused (nothing listens there)"
 	case isReset(cause):
-		return "but the peer reset the connection"
+		return "the peer reset the connection"
 	case errors.Is(cause, context.Canceled):
-		return "but the run was interrupted"
+		return "the run was interrupted"
 	}
-	return "but " + cause.Error()
+	return cause.Error()
 }

@@ -257,9 +257,6 @@ func failureOf(err error) *Failure {
 	if errors.As(err, &xe) {
 		f.Expected, f.Received, f.WantData, f.Offset = xe.want, xe.got, xe.wantB, xe.offset
 		f.Message = describeCause(xe.cause, xe.wait)
-		if f.Kind == KindMismatch || f.Kind == KindTimeout || f.Kind == KindClosed {
-			f.Message = f.Message[len("but "):]
-		}
 	}
 	var pe *ProgramError
 	if errors.As(err, &pe) {

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// TestMain makes the test binary double as sockrun and as the programs
+// under test the scripts grade, so that the scripts need nothing but Go.
+func TestMain(m *testing.M) {
+	cmds := map[string]func(){
+		"sockrun": func() { os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+	}
+	for name, prog := range programs() {
+		cmds[name] = prog
+	}
+	testscript.Main(m, cmds)
+}
+
+// TestScripts runs every script in testdata/scripts: one user-visible
+// behaviour each. UPDATE_GOLDEN=1 rewrites their cmp files in place.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "../../testdata/scripts",
+		RequireExplicitExec: true,
+		RequireUniqueNames:  true,
+		UpdateScripts:       os.Getenv("UPDATE_GOLDEN") != "",
+		Setup: func(env *testscript.Env) error {
+			// Keep reports free of colour and of clock times.
+			env.Setenv("NO_COLOR", "1")
+			env.Setenv("SOURCE_DATE_EPOCH", "1767225600")
+			return nil
+		},
+		Condition: func(cond string) (bool, error) {
+			switch cond {
+			case "ipv6":
+				ln, err := net.Listen("tcp6", "[::1]:0")
+				if err != nil {
+					return false, nil
+				}
+				ln.Close()
+				return true, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"noprocs":  cmdNoProcs,
+			"servedial": cmdServeDial,
+		},
+	})
+}
+
+// cmdNoProcs fails if any process whose PID is listed in the file args[0]
+// is still alive: a program sockrun started, or one that program started,
+// was left behind.
+func cmdNoProcs(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: noprocs PIDFILE")
+	}
+	data := ts.ReadFile(args[0])
+	var alive []string
+	for _, f := range strings.Fields(data) {
+		pid, err := strconv.Atoi(f)
+		if err != nil {
+			ts.Fatalf("bad pid %q", f)
+		}
+		if processAlive(pid) {
+			alive = append(alive, f)
+		}
+	}
+	if (len(alive) > 0) != neg {
+		ts.Fatalf("processes still alive: %v (of %v)", alive, strings.Fields(data))
+	}
+}
+
+// processAlive reports whether pid is a live process: not gone and not a
+// zombie waiting for a parent that is not sockrun.
+func processAlive(pid int) bool {
+	if err := syscall.Kill(pid, 0); err != nil {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(stat)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
+		return s[i+2] != 'Z'
+	}
+	return true
+}
+
+// cmdServeDial runs 'sockrun serve SPEC', reads the address it prints,
+// sends args[1] and expects it back, then interrupts it with SIGINT and
+// checks that it exits 0: serve end to end, with no sleep.
+func cmdServeDial(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: servedial SPEC MESSAGE")
+	}
+	cmd := exec.Command("sockrun", "serve", args[0])
+	cmd.Dir = ts.Getenv("WORK")
+	cmd.Env = os.Environ()
+	out, err := cmd.StdoutPipe()
+	ts.Check(err)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	ts.Check(cmd.Start())
+	defer cmd.Process.Kill()
+	sc := bufio.NewScanner(out)
+	if !sc.Scan() {
+		ts.Fatalf("serve printed no address; stderr: %s", stderr.String())
+	}
+	line := sc.Text()
+	ts.Logf("serve: %s", line)
+	f := strings.Fields(line)
+	if len(f) != 3 {
+		ts.Fatalf("serve printed %q, expected NAME NETWORK ADDRESS", line)
+	}
+	c, err := net.DialTimeout(f[1], f[2], 2*time.Second)
+	ts.Check(err)
+	c.SetDeadline(time.Now().Add(2 * time.Second))
+	_, err = c.Write([]byte(args[1]))
+	ts.Check(err)
+	got := make([]byte, len(args[1]))
+	_, err = io.ReadFull(c, got)
+	ts.Check(err)
+	c.Close()
+	if string(got) != args[1] {
+		ts.Fatalf("echo: got %q, want %q", got, args[1])
+	}
+	fmt.Fprintf(ts.Stdout(), "%s %s echoed %q\n", f[0], f[1], got)
+	ts.Check(cmd.Process.Signal(os.Interrupt))
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			ts.Fatalf("serve after SIGINT: %v; stderr: %s", err, stderr.String())
+		}
+	case <-time.After(5 * time.Second):
+		ts.Fatalf("serve did not exit within 5s of SIGINT")
+	}
+}

@@ -1,0 +1,337 @@
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// programs are the programs under test that the scripts grade: a correct
+// version of each exercise and, with -bug NAME, one classic bug each.
+// They behave like the C programs students hand in.
+func programs() map[string]func() {
+	return map[string]func(){
+		"echoserver": echoServer,
+		"udpecho":    udpEchoServer,
+		"sumserver":  sumServer,
+		"echoclient": echoClient,
+		"sleeper":    func() { time.Sleep(time.Hour) },
+	}
+}
+
+// progFlags parses a program's flags: the port (or socket path) first,
+// then -bug and -pidfile.
+func progFlags(name string) (addr string, bug string) {
+	fs := flag.NewFlagSet(name, flag.ExitOnError)
+	bugp := fs.String("bug", "", "the bug to have")
+	pidfile := fs.String("pidfile", "", "append the PIDs of this program and its children here")
+	unix := fs.Bool("unix", false, "the argument is a Unix socket path")
+	if len(os.Args) < 2 {
+		fmt.Fprintf(os.Stderr, "usage: %s PORT [-bug NAME]\n", name)
+		os.Exit(2)
+	}
+	fs.Parse(os.Args[2:])
+	addr = "127.0.0.1:" + os.Args[1]
+	if *unix {
+		addr = os.Args[1]
+	}
+	if *pidfile != "" {
+		appendPID(*pidfile, os.Getpid())
+	}
+	pidFile = *pidfile
+	return addr, *bugp
+}
+
+var pidFile string
+
+func appendPID(file string, pid int) {
+	f, err := os.OpenFile(file, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		die("pidfile: %v", err)
+	}
+	fmt.Fprintln(f, pid)
+	f.Close()
+}
+
+func die(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, format+"\n", args...)
+	os.Exit(1)
+}
+
+// startup applies the bugs that are about starting and stopping.
+func startup(bug string) {
+	switch bug {
+	case "exit1":
+		die("bind: Address already in use")
+	case "slowstart":
+		time.Sleep(300 * time.Millisecond)
+	case "ignoreterm":
+		signal.Ignore(syscall.SIGTERM)
+	case "grandchild":
+		// A child that inherits stdout and outlives its parent's
+		// interest: sockrun must not wait on the pipe for ever.
+		self, _ := os.Executable()
+		cmd := exec.Command(self)
+		cmd.Args[0] = "sleeper"
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		cmd.Env = append(os.Environ(), "TESTSCRIPT_COMMAND=sleeper")
+		if err := cmd.Start(); err != nil {
+			die("grandchild: %v", err)
+		}
+		if pidFile != "" {
+			appendPID(pidFile, cmd.Process.Pid)
+		}
+	}
+	fmt.Println("server starting")
+}
+
+// listen opens the server's stream socket; with bug noreuse it does not
+// set SO_REUSEADDR (Go sets it by default; C does not).
+func listen(addr, bug string) net.Listener {
+	network := "tcp"
+	if _, err := os.Stat(addr); err == nil || addr[0] == '/' {
+		network = "unix"
+	}
+	lc := net.ListenConfig{}
+	if bug == "noreuse" {
+		lc.Control = func(_, _ string, c syscall.RawConn) error {
+			return c.Control(func(fd uintptr) {
+				syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 0)
+			})
+		}
+	}
+	if bug == "badport" {
+		host, port, _ := net.SplitHostPort(addr)
+		p, _ := strconv.Atoi(port)
+		addr = net.JoinHostPort(host, strconv.Itoa(p+1))
+	}
+	ln, err := lc.Listen(context.Background(), network, addr)
+	if err != nil {
+		die("bind: %v", err)
+	}
+	return ln
+}
+
+// acceptClients accepts clients: a goroutine each, or one at a time with bug serial.
+func acceptClients(ln net.Listener, bug string, handle func(net.Conn)) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			die("accept: %v", err)
+		}
+		if bug == "serial" {
+			handle(c)
+			continue
+		}
+		go handle(c)
+		if bug == "exitafterone" {
+			time.Sleep(50 * time.Millisecond)
+			os.Exit(0)
+		}
+	}
+}
+
+// write writes p; with bug sigpipe, a write to a client that has gone
+// kills the program by SIGPIPE, as it does a C server that does not
+// ignore the signal.
+func write(c net.Conn, p []byte, bug string) bool {
+	if _, err := c.Write(p); err != nil {
+		if bug == "sigpipe" && (errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)) {
+			signal.Reset(syscall.SIGPIPE)
+			syscall.Kill(os.Getpid(), syscall.SIGPIPE)
+			time.Sleep(time.Second)
+		}
+		return false
+	}
+	return true
+}
+
+func echoServer() {
+	addr, bug := progFlags("echoserver")
+	startup(bug)
+	ln := listen(addr, bug)
+	acceptClients(ln, bug, func(c net.Conn) {
+		defer c.Close()
+		buf := make([]byte, 4096)
+		if bug == "fixedbuf" {
+			buf = make([]byte, 1024)
+		}
+		for {
+			n, err := c.Read(buf)
+			if n > 0 {
+				p := buf[:n]
+				switch bug {
+				case "cstring":
+					// strlen() on the buffer: the first NUL ends it.
+					for i, b := range p {
+						if b == 0 {
+							p = p[:i]
+							break
+						}
+					}
+				case "crash":
+					crash()
+				case "highbit":
+					// A signed char that ends the message at the first byte > 0x7f.
+					for i, b := range p {
+						if b > 0x7f {
+							p = p[:i]
+							break
+						}
+					}
+				}
+				if !write(c, p, bug) {
+					return
+				}
+				if bug == "onerecv" {
+					return // one recv, one send: the message is done, or so it thinks
+				}
+				if bug == "fixedbuf" && n == len(buf) {
+					return // "the message cannot be longer than the buffer"
+				}
+			}
+			if err == io.EOF {
+				if bug == "nohalfclose" {
+					time.Sleep(time.Hour)
+				}
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	})
+}
+
+// crash dies of SIGSEGV, as a C program that dereferences NULL does.
+func crash() {
+	signal.Reset(syscall.SIGSEGV)
+	syscall.Kill(os.Getpid(), syscall.SIGSEGV)
+	time.Sleep(time.Second)
+	os.Exit(139)
+}
+
+func udpEchoServer() {
+	addr, bug := progFlags("udpecho")
+	startup(bug)
+	network := "udp"
+	if addr[0] == '/' {
+		network = "unixgram"
+	}
+	pc, err := net.ListenPacket(network, addr)
+	if err != nil {
+		die("bind: %v", err)
+	}
+	buf := make([]byte, 65536)
+	if bug == "truncate" {
+		buf = make([]byte, 512)
+	}
+	var first net.Addr
+	for {
+		n, from, err := pc.ReadFrom(buf)
+		if err != nil {
+			die("recvfrom: %v", err)
+		}
+		p := buf[:n]
+		switch bug {
+		case "noreply":
+			continue
+		case "cstring":
+			for i, b := range p {
+				if b == 0 {
+					p = p[:i]
+					break
+				}
+			}
+		case "onepeer":
+			// Remembers the first client's address and answers it ever after.
+			if first == nil {
+				first = from
+			}
+			from = first
+		case "merge":
+			// Reads what is queued and answers it in one datagram.
+			pc.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+			more := make([]byte, 65536)
+			if k, _, err := pc.ReadFrom(more); err == nil {
+				p = append(append([]byte{}, p...), more[:k]...)
+			}
+			pc.SetReadDeadline(time.Time{})
+		}
+		pc.WriteTo(p, from)
+	}
+}
+
+func sumServer() {
+	addr, bug := progFlags("sumserver")
+	startup(bug)
+	ln := listen(addr, bug)
+	acceptClients(ln, bug, func(c net.Conn) {
+		defer c.Close()
+		req := make([]byte, 8)
+		for {
+			if bug == "onerecv" {
+				// One read is one request, or so it thinks.
+				n, err := c.Read(req)
+				if err != nil {
+					return
+				}
+				clear(req[n:])
+			} else if _, err := io.ReadFull(c, req); err != nil {
+				return
+			}
+			order := binary.ByteOrder(binary.BigEndian)
+			if bug == "byteorder" {
+				order = binary.LittleEndian // no ntohl, no htonl
+			}
+			a, b := order.Uint32(req[:4]), order.Uint32(req[4:])
+			sum := a + b
+			if bug == "overflow" && uint64(a)+uint64(b) > 0xffffffff {
+				sum = 0xffffffff // "clamped", not wrapped
+			}
+			reply := make([]byte, 4)
+			order.PutUint32(reply, sum)
+			if !write(c, reply, bug) {
+				return
+			}
+		}
+	})
+}
+
+func echoClient() {
+	if len(os.Args) < 2 {
+		die("usage: echoclient PORT [-bug NAME]")
+	}
+	bug := ""
+	if len(os.Args) >= 4 && os.Args[2] == "-bug" {
+		bug = os.Args[3]
+	}
+	c, err := net.DialTimeout("tcp", "127.0.0.1:"+os.Args[1], 2*time.Second)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "connect: %v\n", err)
+		if bug == "noerror" {
+			os.Exit(0)
+		}
+		os.Exit(1)
+	}
+	c.Write([]byte("Test message."))
+	var reply []byte
+	if bug == "onerecv" {
+		buf := make([]byte, 1024)
+		n, _ := c.Read(buf)
+		reply = buf[:n]
+	} else {
+		reply, _ = io.ReadAll(c)
+	}
+	fmt.Printf("We received this response from the server:\n\"%s\"\n", reply)
+}
