@@ -167,13 +167,16 @@ func (d *decoder) serversOf(n *yaml.Node, s *Spec, programs map[string]string) {
 	}
 	// Addresses before scripts and commands, which check placeholders.
 	fields := make([]kvs, len(pairs))
+	typos := make([]bool, len(pairs))
 	for i, p := range pairs {
+		before := len(d.errs)
 		sp, _ := d.mapping(p.val, "server "+p.name, serverKeys...)
+		typos[i] = len(d.errs) > before
 		fields[i], _ = splitPairs(sp, serverKeys...)
 		d.serverAddr(s.Servers[i], fields[i])
 	}
 	for i, p := range pairs {
-		d.serverRole(s.Servers[i], p, fields[i], programs)
+		d.serverRole(s.Servers[i], p, fields[i], programs, typos[i])
 	}
 }
 
@@ -202,7 +205,8 @@ func (d *decoder) serverAddr(srv *Server, f kvs) {
 }
 
 // serverRole decodes what a server does: a behaviour or a program.
-func (d *decoder) serverRole(srv *Server, p kv, f kvs, programs map[string]string) {
+// typo says a misspelt key was reported already.
+func (d *decoder) serverRole(srv *Server, p kv, f kvs, programs map[string]string, typo bool) {
 	what := "server " + srv.Name
 	d.scope = &scope{server: srv, conns: map[string]*Server{srv.Name: srv}}
 	defer func() { d.scope = nil }()
@@ -219,7 +223,7 @@ func (d *decoder) serverRole(srv *Server, p kv, f kvs, programs map[string]strin
 		}
 	case beh.val != nil:
 		srv.Behaviour, _ = d.oneOf(beh.val, what+": behaviour", behaviours...)
-	default:
+	case !typo:
 		d.errorf(p.key, "%s: needs behaviour: (%s) or run: COMMAND", what, strings.Join(behaviours, ", "))
 	}
 	if srv.Behaviour == "close" && srv.Type == Dgram {
@@ -293,15 +297,20 @@ func (d *decoder) testsOf(n *yaml.Node, s *Spec) {
 }
 
 func (d *decoder) test(n *yaml.Node, s *Spec) *Test {
+	before := len(d.errs)
 	pairs, ok := d.mapping(n, "test", testKeys...)
 	if !ok {
 		return nil
 	}
+	// A misspelt key was reported already: "needs steps:" would be noise.
+	typo := len(d.errs) > before
 	f, _ := splitPairs(pairs, testKeys...)
 	t := &Test{Pos: d.pos(resolve(n)), Points: 1}
 	nameNode := f.val("name")
 	if nameNode == nil {
-		d.errorf(n, "test: needs name:")
+		if !typo {
+			d.errorf(n, "test: needs name:")
+		}
 		t.Name = fmt.Sprintf("test at line %d", t.Pos.Line)
 	} else if t.Name, ok = d.name(nameNode, "test: name"); ok {
 		t.Pos = d.pos(nameNode)
@@ -328,7 +337,9 @@ func (d *decoder) test(n *yaml.Node, s *Spec) *Test {
 	}
 	v := f.val("steps")
 	if v == nil {
-		d.errorf(n, "%s: needs steps: a list of steps", what)
+		if !typo {
+			d.errorf(n, "%s: needs steps: a list of steps", what)
+		}
 		return t
 	}
 	d.scope = &scope{conns: map[string]*Server{}}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -21,7 +20,7 @@ import (
 // under test the scripts grade, so that the scripts need nothing but Go.
 func TestMain(m *testing.M) {
 	cmds := map[string]func(){
-		"sockrun": func() { os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+		"sockrun": main,
 	}
 	for name, prog := range programs() {
 		cmds[name] = prog
@@ -56,7 +55,7 @@ func TestScripts(t *testing.T) {
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"noprocs":  cmdNoProcs,
+			"noprocs":   cmdNoProcs,
 			"servedial": cmdServeDial,
 		},
 	})
