@@ -141,7 +141,8 @@ func unquoteDouble(src string) (bytes, asYAML string, ok bool) {
 				both(strings.Repeat("\n", breaks-1))
 			}
 		default:
-			both(string(c))
+			b.WriteByte(c)
+			y.WriteByte(c)
 			i++
 		}
 	}

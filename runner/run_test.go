@@ -1,0 +1,163 @@
+package runner
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// runOne runs the spec in src and returns its only test's result.
+func runOne(t *testing.T, ctx context.Context, src string) *TestResult {
+	t.Helper()
+	spec := mustParse(t, src)
+	rep := Run(ctx, []*Spec{spec}, Options{Jobs: 1})
+	if len(rep.Files) != 1 || len(rep.Files[0].Tests) != 1 {
+		t.Fatalf("want one result, got %+v", rep)
+	}
+	return rep.Files[0].Tests[0]
+}
+
+func TestExpectFailsAtFirstWrongByte(t *testing.T) {
+	start := time.Now()
+	r := runOne(t, context.Background(), `
+servers:
+  slow:
+    behaviour: script
+    script: [{send: "ab"}, {sleep: 10s}, {send: "c"}]
+tests:
+  - name: t
+    steps: [{connect: slow}, {expect: {data: "axc", timeout: 10s}}]
+`)
+	if r.Passed || r.Failure.Kind != KindMismatch || r.Failure.Offset != 1 {
+		t.Fatalf("got %+v, want a mismatch at byte 1", r.Failure)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("took %v: the expect waited instead of failing at the wrong byte", d)
+	}
+}
+
+func TestExpectPassesAsSoonAsBytesCome(t *testing.T) {
+	start := time.Now()
+	r := runOne(t, context.Background(), `
+servers:
+  s:
+    behaviour: script
+    script: [{send: "a"}, {sleep: 50ms}, {send: "b"}, {sleep: 10s}]
+tests:
+  - name: t
+    steps: [{connect: s}, {expect: {data: "ab", timeout: 10s}}]
+`)
+	if !r.Passed {
+		t.Fatalf("failed: %+v", r.Failure)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("took %v, want about 50ms: no poll interval", d)
+	}
+}
+
+func TestFloodOverflowsCleanly(t *testing.T) {
+	r := runOne(t, context.Background(), `
+servers:
+  flood:
+    behaviour: script
+    script: [{send: {repeat: 17000000, of: "x"}}]
+tests:
+  - name: t
+    steps: [{connect: flood}, {expect: {contains: "never", timeout: 10s}}]
+`)
+	if r.Passed || r.Failure.Kind != KindOverflow {
+		t.Fatalf("got %+v, want an overflow", r.Failure)
+	}
+}
+
+func TestCancelInterruptsAtOnce(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	start := time.Now()
+	r := runOne(t, ctx, `
+servers:
+  sink: {behaviour: discard}
+tests:
+  - name: t
+    steps: [{connect: sink}, {expect: {data: "x", timeout: 1m}}]
+`)
+	if r.Passed || r.Failure.Kind != KindInterrupted {
+		t.Fatalf("got %+v, want interrupted", r.Failure)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %v after cancel", d)
+	}
+}
+
+func TestServersStopCompletely(t *testing.T) {
+	before := runtime.NumGoroutine()
+	spec := mustParse(t, `
+servers:
+  e: {behaviour: echo}
+  u: {type: dgram, behaviour: echo}
+  s: {type: dgram, path: s.sock, behaviour: script, script: [{expect: "x"}, {send: "y"}]}
+  h: {behaviour: script, loop: true, script: [{expect: "x"}, {send: "y"}]}
+tests:
+  - name: t
+    steps:
+      - connect: e
+      - send: "hello"
+      - connect: u
+      - send: "d"
+      - connect: s
+      - send: "x"
+      - expect: "y"
+      - connect: h
+      - send: "x"
+      - expect: "y"
+`)
+	rep := Run(context.Background(), []*Spec{spec}, Options{})
+	if !rep.Passed() {
+		t.Fatalf("failed: %+v", rep.Files[0].Tests[0].Failure)
+	}
+	// Every goroutine a server started has ended when Run returns.
+	if after := runtime.NumGoroutine(); after > before {
+		buf := make([]byte, 1<<16)
+		t.Errorf("goroutines: %d before, %d after:\n%s", before, after, buf[:runtime.Stack(buf, true)])
+	}
+	leftovers, _ := filepath.Glob(filepath.Join(os.TempDir(), "sockrun-*"))
+	for _, l := range leftovers {
+		if fi, err := os.Stat(l); err == nil && time.Since(fi.ModTime()) < time.Minute {
+			t.Errorf("left behind: %s", l)
+		}
+	}
+}
+
+func TestServerScriptFailureFailsTest(t *testing.T) {
+	r := runOne(t, context.Background(), `
+servers:
+  s:
+    behaviour: script
+    script:
+      - expect: "hello"
+      - send: "ok"
+tests:
+  - name: t
+    steps: [{connect: s}, {send: "howdy"}, {expect: {data: "ok", timeout: 500ms}}]
+`)
+	if r.Passed || r.Failure.Server != "s" || r.Failure.Kind != KindMismatch || r.Failure.Pos.Line != 6 {
+		t.Fatalf("got %+v, want the server's expect at line 6 to be the reason", r.Failure)
+	}
+}
+
+func TestRefusedIsItsOwnKind(t *testing.T) {
+	spec := mustParse(t, "servers: {e: {behaviour: echo}}\ntests: [{name: t, steps: [{connect: e}]}]\n")
+	// A port that was just free: bind it, note it, close it.
+	a, _, err := pickAddr(&Server{Host: "127.0.0.1", Type: Stream}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := Run(context.Background(), []*Spec{spec}, Options{Addrs: map[string]string{"e": a.String()}})
+	if f := rep.Files[0].Tests[0].Failure; f == nil || f.Kind != KindRefused || !strings.Contains(f.Message, "refused") {
+		t.Fatalf("got %+v, want refused", f)
+	}
+}
