@@ -123,7 +123,7 @@ func (e *endpoint) expect(ctx context.Context, m matcher, timeout time.Duration)
 		p, err := e.read(ctx, dl)
 		switch {
 		case err == nil && !e.stream:
-			if err := m.datagram(p); err != nil {
+			if err := m.whole(p, "the datagram"); err != nil {
 				return fail(err, p)
 			}
 			e.consumed++

@@ -14,8 +14,9 @@ type matcher interface {
 	// it consumes once it holds, errNeedMore, or an error that is final.
 	// eof says the peer has closed its side: no more bytes will come.
 	stream(buf []byte, eof bool) (int, error)
-	// datagram decides on one whole datagram.
-	datagram(p []byte) error
+	// whole decides on one whole unit: a datagram, or a program's output;
+	// noun names it in messages ("the datagram", "stdout").
+	whole(p []byte, noun string) error
 	// String says what is expected, for reports.
 	String() string
 }
@@ -61,7 +62,7 @@ func (m *dataMatcher) stream(buf []byte, eof bool) (int, error) {
 	return 0, errNeedMore
 }
 
-func (m *dataMatcher) datagram(p []byte) error {
+func (m *dataMatcher) whole(p []byte, noun string) error {
 	if bytes.Equal(p, m.want) {
 		return nil
 	}
@@ -69,7 +70,7 @@ func (m *dataMatcher) datagram(p []byte) error {
 	if i < 0 {
 		i = min(len(p), len(m.want))
 	}
-	return &mismatch{want: m.want, offset: i, why: "the datagram differs"}
+	return &mismatch{want: m.want, offset: i, why: noun + " differs"}
 }
 
 // firstDiff returns the first index where a and b differ, or -1 if one is
@@ -98,11 +99,11 @@ func (m *containsMatcher) stream(buf []byte, eof bool) (int, error) {
 	return 0, errNeedMore
 }
 
-func (m *containsMatcher) datagram(p []byte) error {
+func (m *containsMatcher) whole(p []byte, noun string) error {
 	if bytes.Contains(p, m.want) {
 		return nil
 	}
-	return &mismatch{want: m.want, offset: -1, why: "the datagram does not contain it"}
+	return &mismatch{want: m.want, offset: -1, why: noun + " does not contain it"}
 }
 
 // regexMatcher: read until the buffer matches; consume through the match.
@@ -120,11 +121,11 @@ func (m *regexMatcher) stream(buf []byte, eof bool) (int, error) {
 	return 0, errNeedMore
 }
 
-func (m *regexMatcher) datagram(p []byte) error {
+func (m *regexMatcher) whole(p []byte, noun string) error {
 	if m.re.Match(p) {
 		return nil
 	}
-	return &mismatch{offset: -1, why: "the datagram does not match"}
+	return &mismatch{offset: -1, why: noun + " does not match"}
 }
 
 // lineMatcher: the next line, through \n (a \r\n ending accepted), equals
@@ -167,12 +168,12 @@ func lineCanStart(partial, want []byte) bool {
 	return len(partial) == len(want)+1 && bytes.HasPrefix(partial, want) && partial[len(want)] == '\r'
 }
 
-func (m *lineMatcher) datagram(p []byte) error {
+func (m *lineMatcher) whole(p []byte, noun string) error {
 	p = bytes.TrimSuffix(bytes.TrimSuffix(p, []byte("\n")), []byte("\r"))
 	if bytes.Equal(p, m.want) {
 		return nil
 	}
-	return &mismatch{want: m.want, offset: max(firstDiff(p, m.want), 0), why: "the datagram is another line"}
+	return &mismatch{want: m.want, offset: max(firstDiff(p, m.want), 0), why: noun + " is another line"}
 }
 
 // lengthMatcher: exactly n bytes, whatever they are.
@@ -190,11 +191,11 @@ func (m *lengthMatcher) stream(buf []byte, eof bool) (int, error) {
 	return 0, errNeedMore
 }
 
-func (m *lengthMatcher) datagram(p []byte) error {
+func (m *lengthMatcher) whole(p []byte, noun string) error {
 	if len(p) == m.n {
 		return nil
 	}
-	return &mismatch{offset: -1, why: fmt.Sprintf("the datagram has %d bytes", len(p))}
+	return &mismatch{offset: -1, why: fmt.Sprintf("%s has %d bytes", noun, len(p))}
 }
 
 // eofMatcher: the peer closed its side and no more bytes came.
@@ -212,8 +213,8 @@ func (eofMatcher) stream(buf []byte, eof bool) (int, error) {
 	return 0, errNeedMore
 }
 
-func (eofMatcher) datagram(p []byte) error {
-	return &mismatch{offset: 0, why: "a datagram came"} // decode rejects eof on dgram
+func (eofMatcher) whole(p []byte, noun string) error {
+	return &mismatch{offset: 0, why: noun + " came"} // decode rejects eof on dgram
 }
 
 // silenceMatcher: nothing arrives before the deadline.
@@ -231,4 +232,4 @@ func (silenceMatcher) stream(buf []byte, eof bool) (int, error) {
 	return 0, errNeedMore
 }
 
-func (silenceMatcher) datagram(p []byte) error { return errNotSilent }
+func (silenceMatcher) whole(p []byte, noun string) error { return errNotSilent }

@@ -86,7 +86,7 @@ func TestDatagramMatchers(t *testing.T) {
 		{&lengthMatcher{3}, "abcd", false},
 		{silenceMatcher{}, "", false},
 	} {
-		if err := tc.m.datagram([]byte(tc.d)); (err == nil) != tc.pass {
+		if err := tc.m.whole([]byte(tc.d), "the datagram"); (err == nil) != tc.pass {
 			t.Errorf("%s on %q: %v, want pass=%v", tc.m, tc.d, err, tc.pass)
 		}
 	}

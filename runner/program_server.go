@@ -68,7 +68,8 @@ func tryProgramServer(ctx context.Context, srv *Server, a Addr, addrs map[string
 		return nil, err
 	}
 	ok, err := waitReady(ctx, p, a, srv.Ready)
-	if ok && err == nil && !p.exited() {
+	exited := p.exited() // before stop, which ends it either way
+	if ok && err == nil && !exited {
 		return &programServer{srv: srv, proc: p, a: a}, nil
 	}
 	p.stop()
@@ -77,11 +78,11 @@ func tryProgramServer(ctx context.Context, srv *Server, a Addr, addrs map[string
 	}
 	pe := &ProgramError{Name: name, Cmd: strings.Join(argv, " "), Output: p.outputTail(name), at: time.Now()}
 	switch {
-	case p.exited() && restart:
+	case exited && restart:
 		pe.State = p.describe()
 		pe.When = fmt.Sprintf("when restarted, before it served on %s again: could it not bind the address? "+
 			"(A server that does not set SO_REUSEADDR cannot bind a port whose old connections are still in TIME_WAIT.)", a)
-	case p.exited():
+	case exited:
 		pe.State = p.describe()
 		pe.When = fmt.Sprintf("before it served on %s", a)
 	default:

@@ -110,8 +110,10 @@ const window = 48
 
 func writeExpected(b *strings.Builder, f *Failure) {
 	want, got := f.WantData, f.Received
+	// Short data is shown whole; long data, in a window around the first
+	// difference.
 	from := 0
-	if f.Offset > window/2 {
+	if f.Offset > window/2 && (len(want) > window*2 || len(got) > window*2) {
 		from = f.Offset - window/2
 	}
 	cut := func(p []byte) []byte {

@@ -122,8 +122,15 @@ func runTest(ctx context.Context, spec *Spec, t *Test, opts Options) *TestResult
 		if k := classify(err); err != nil && (k == KindClosed || k == KindReset || k == KindRefused || k == KindTimeout) {
 			// A step saw the connection end: if a program under test
 			// died, that is the reason, and the step shows where.
-			if crash := set.exited(crashGrace); crash != nil {
-				err = &stepError{step: stepOf(err), err: crash, at: time.Now()}
+			if crash := earliest(set.exited(crashGrace)); crash != nil {
+				// Dated as the crash, so that it wins over the same
+				// crash found again, without a step, when the set stops.
+				at := time.Now()
+				var w interface{ when() time.Time }
+				if errors.As(crash, &w) {
+					at = w.when()
+				}
+				err = &stepError{step: stepOf(err), err: crash, at: at}
 			}
 		}
 		s.closeAll()

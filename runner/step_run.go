@@ -178,7 +178,7 @@ func (a *runAction) run(ctx context.Context, s *session) error {
 		if _, silence := m.(silenceMatcher); silence && len(got) == 0 {
 			continue
 		}
-		if err := m.datagram(got); err != nil {
+		if err := m.whole(got, o.name); err != nil {
 			x := &expectError{want: m.String(), got: got, offset: -1, cause: err, wait: timeout}
 			var mm *mismatch
 			if errors.As(err, &mm) {

@@ -57,6 +57,8 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"noprocs":   cmdNoProcs,
 			"servedial": cmdServeDial,
+			"mkfifo":    cmdMkfifo,
+			"readfifo":  cmdReadFIFO,
 		},
 	})
 }
@@ -99,6 +101,38 @@ func processAlive(pid int) bool {
 		return s[i+2] != 'Z'
 	}
 	return true
+}
+
+// cmdMkfifo makes a FIFO: a program under test writes to it once it
+// listens, and readfifo waits for that without polling.
+func cmdMkfifo(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: mkfifo PATH")
+	}
+	ts.Check(syscall.Mkfifo(ts.MkAbs(args[0]), 0o600))
+}
+
+// cmdReadFIFO blocks until a line can be read from the FIFO args[0], and
+// gives up after 10s.
+func cmdReadFIFO(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: readfifo PATH")
+	}
+	done := make(chan error, 1)
+	go func() {
+		f, err := os.Open(ts.MkAbs(args[0]))
+		if err == nil {
+			_, err = bufio.NewReader(f).ReadString('\n')
+			f.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		ts.Check(err)
+	case <-time.After(10 * time.Second):
+		ts.Fatalf("nothing was written to %s within 10s", args[0])
+	}
 }
 
 // cmdServeDial runs 'sockrun serve SPEC', reads the address it prints,

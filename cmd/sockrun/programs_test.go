@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 // programs are the programs under test that the scripts grade: a correct
@@ -36,6 +37,7 @@ func progFlags(name string) (addr string, bug string) {
 	bugp := fs.String("bug", "", "the bug to have")
 	pidfile := fs.String("pidfile", "", "append the PIDs of this program and its children here")
 	unix := fs.Bool("unix", false, "the argument is a Unix socket path")
+	ready := fs.String("ready", "", "a FIFO to write a line to once listening")
 	if len(os.Args) < 2 {
 		fmt.Fprintf(os.Stderr, "usage: %s PORT [-bug NAME]\n", name)
 		os.Exit(2)
@@ -48,11 +50,25 @@ func progFlags(name string) (addr string, bug string) {
 	if *pidfile != "" {
 		appendPID(*pidfile, os.Getpid())
 	}
-	pidFile = *pidfile
+	pidFile, readyFIFO = *pidfile, *ready
 	return addr, *bugp
 }
 
-var pidFile string
+var pidFile, readyFIFO string
+
+// listening tells the test, through the FIFO, that the program listens:
+// opening a FIFO blocks until its reader opens it, so nobody polls.
+func listening() {
+	if readyFIFO == "" {
+		return
+	}
+	f, err := os.OpenFile(readyFIFO, os.O_WRONLY, 0)
+	if err != nil {
+		die("ready: %v", err)
+	}
+	fmt.Fprintln(f, "ready")
+	f.Close()
+}
 
 func appendPID(file string, pid int) {
 	f, err := os.OpenFile(file, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
@@ -70,6 +86,7 @@ func die(format string, args ...any) {
 
 // startup applies the bugs that are about starting and stopping.
 func startup(bug string) {
+	fmt.Println("server starting")
 	switch bug {
 	case "exit1":
 		die("bind: Address already in use")
@@ -84,7 +101,6 @@ func startup(bug string) {
 		cmd := exec.Command(self)
 		cmd.Args[0] = "sleeper"
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-		cmd.Env = append(os.Environ(), "TESTSCRIPT_COMMAND=sleeper")
 		if err := cmd.Start(); err != nil {
 			die("grandchild: %v", err)
 		}
@@ -92,7 +108,6 @@ func startup(bug string) {
 			appendPID(pidFile, cmd.Process.Pid)
 		}
 	}
-	fmt.Println("server starting")
 }
 
 // listen opens the server's stream socket; with bug noreuse it does not
@@ -119,6 +134,7 @@ func listen(addr, bug string) net.Listener {
 	if err != nil {
 		die("bind: %v", err)
 	}
+	listening()
 	return ln
 }
 
@@ -147,9 +163,7 @@ func acceptClients(ln net.Listener, bug string, handle func(net.Conn)) {
 func write(c net.Conn, p []byte, bug string) bool {
 	if _, err := c.Write(p); err != nil {
 		if bug == "sigpipe" && (errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)) {
-			signal.Reset(syscall.SIGPIPE)
-			syscall.Kill(os.Getpid(), syscall.SIGPIPE)
-			time.Sleep(time.Second)
+			dieBy(syscall.SIGPIPE)
 		}
 		return false
 	}
@@ -214,11 +228,18 @@ func echoServer() {
 }
 
 // crash dies of SIGSEGV, as a C program that dereferences NULL does.
-func crash() {
-	signal.Reset(syscall.SIGSEGV)
-	syscall.Kill(os.Getpid(), syscall.SIGSEGV)
+func crash() { dieBy(syscall.SIGSEGV) }
+
+// dieBy ends the program by sig with the default action, as a C program
+// that has no handler for it dies. Go's runtime handles SIGSEGV and
+// SIGPIPE itself, so the handler is first reset to SIG_DFL with a raw
+// rt_sigaction: an all-zero struct sigaction is SIG_DFL on every layout.
+func dieBy(sig syscall.Signal) {
+	var act [4]uint64
+	syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&act)), 0, 8, 0, 0)
+	syscall.Kill(os.Getpid(), sig)
 	time.Sleep(time.Second)
-	os.Exit(139)
+	os.Exit(128 + int(sig))
 }
 
 func udpEchoServer() {
@@ -232,6 +253,7 @@ func udpEchoServer() {
 	if err != nil {
 		die("bind: %v", err)
 	}
+	listening()
 	buf := make([]byte, 65536)
 	if bug == "truncate" {
 		buf = make([]byte, 512)
