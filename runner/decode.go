@@ -43,6 +43,7 @@ func Load(file string, opts LoadOptions) (*Spec, error) {
 // base of relative paths.
 func Parse(file string, src []byte, opts LoadOptions) (*Spec, error) {
 	d := &decoder{file: file, dir: filepath.Dir(file), src: src, servers: map[string]*Server{}}
+	d.nested = d.steps
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
 		return nil, yamlError(file, err)
@@ -149,7 +150,7 @@ func (d *decoder) varsOf(n *yaml.Node, s *Spec) {
 
 var serverKeys = []string{"type", "host", "port", "path", "behaviour", "script", "loop", "run", "ready", "dir", "env"}
 
-var behaviours = []string{"echo", "discard", "close", "script"}
+var behaviours = []string{"echo", "discard", "close", "refuse", "script"}
 
 func (d *decoder) serversOf(n *yaml.Node, s *Spec, programs map[string]string) {
 	pairs, ok := d.mapping(n, "servers", nil...)
@@ -228,6 +229,9 @@ func (d *decoder) serverRole(srv *Server, p kv, f kvs, programs map[string]strin
 	}
 	if srv.Behaviour == "close" && srv.Type == Dgram {
 		d.errorf(beh.val, "%s: behaviour: close accepts a connection and closes it, so it needs a stream server", what)
+	}
+	if srv.Behaviour == "refuse" && srv.Type == Dgram {
+		d.errorf(beh.val, "%s: behaviour: refuse binds a port that does not listen, so it needs a stream server", what)
 	}
 	script := f["script"]
 	switch {

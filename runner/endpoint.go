@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -77,10 +78,20 @@ type expectError struct {
 	offset int           // where got and wantB first differ, or -1
 	cause  error         // errMismatch, os.ErrDeadlineExceeded, errClosedEarly, ...
 	wait   time.Duration // the deadline it had
+	dgram  bool          // on a datagram socket
 }
 
 func (e *expectError) Error() string {
-	return "expected " + e.want + ", but " + describeCause(e.cause, e.wait)
+	return "expected " + e.want + ", but " + e.describe()
+}
+
+// describe says how the expect ended: "byte 4 differs", "no datagram came
+// within 2s".
+func (e *expectError) describe() string {
+	if e.dgram && errors.Is(e.cause, os.ErrDeadlineExceeded) {
+		return fmt.Sprintf("no datagram came within %s", e.wait)
+	}
+	return describeCause(e.cause, e.wait)
 }
 
 func (e *expectError) Unwrap() error { return e.cause }
@@ -94,7 +105,7 @@ func (e *endpoint) expect(ctx context.Context, m matcher, timeout time.Duration)
 	}
 	dl := deadline(ctx, timeout)
 	fail := func(cause error, got []byte) error {
-		x := &expectError{want: m.String(), got: got, offset: -1, cause: cause, wait: timeout}
+		x := &expectError{want: m.String(), got: got, offset: -1, cause: cause, wait: timeout, dgram: !e.stream}
 		var mm *mismatch
 		if errors.As(cause, &mm) {
 			x.wantB, x.offset = mm.want, mm.offset

@@ -114,6 +114,26 @@ func (p *proc) stop() {
 	<-p.done // after SIGKILL, Wait returns within WaitDelay
 }
 
+// crashedWhileStopping returns an error if the program, which sockrun was
+// stopping, ended by a signal sockrun never sends: SIGPIPE or SIGSEGV are
+// a crash even when they come a moment after the test's last step (a
+// server that dies of a client's reset does so a few milliseconds later,
+// while another thread still serves).
+func (p *proc) crashedWhileStopping() error {
+	p.mu.Lock()
+	st, at := p.state, p.exitedAt
+	p.mu.Unlock()
+	if st == nil {
+		return nil
+	}
+	ws, ok := st.Sys().(syscall.WaitStatus)
+	if !ok || !ws.Signaled() || ws.Signal() == syscall.SIGTERM || ws.Signal() == syscall.SIGKILL {
+		return nil
+	}
+	return &ProgramError{Name: p.name, Cmd: strings.Join(p.argv, " "), State: p.describe(),
+		When: "during the test", Output: p.outputTail(p.name), at: at}
+}
+
 // describe says how the program ended, in plain words.
 func (p *proc) describe() string {
 	p.mu.Lock()

@@ -80,8 +80,11 @@ func tryProgramServer(ctx context.Context, srv *Server, a Addr, addrs map[string
 	switch {
 	case exited && restart:
 		pe.State = p.describe()
-		pe.When = fmt.Sprintf("when restarted, before it served on %s again: could it not bind the address? "+
-			"(A server that does not set SO_REUSEADDR cannot bind a port whose old connections are still in TIME_WAIT.)", a)
+		why := "A server that does not set SO_REUSEADDR cannot bind a port whose old connections are still in TIME_WAIT."
+		if a.Path != "" {
+			why = "A Unix socket path stays taken while its file exists: a server must unlink() it before bind()."
+		}
+		pe.When = fmt.Sprintf("when restarted, before it served on %s again: could it not bind the address? (%s)", a, why)
 	case exited:
 		pe.State = p.describe()
 		pe.When = fmt.Sprintf("before it served on %s", a)
@@ -126,6 +129,9 @@ func (p *programServer) exitError() error {
 func (p *programServer) stop() error {
 	err := p.exitError()
 	p.proc.stop()
+	if err == nil {
+		err = p.proc.crashedWhileStopping()
+	}
 	p.clean()
 	return err
 }
@@ -137,6 +143,9 @@ func (p *programServer) stop() error {
 func (p *programServer) restart(ctx context.Context, addrs map[string]Addr) (serverInstance, error) {
 	err := p.exitError()
 	p.proc.stop()
+	if err == nil {
+		err = p.proc.crashedWhileStopping()
+	}
 	if err != nil {
 		p.clean()
 		return nil, err

@@ -210,6 +210,14 @@ func (e *stepError) when() time.Time { return e.at }
 func runSteps(ctx context.Context, steps []*Step, s *session, server string) error {
 	for _, st := range steps {
 		if err := st.act.run(ctx, s); err != nil {
+			var inner *stepError
+			if errors.As(err, &inner) {
+				// A step of a nested list (choose: then:) is the one to show.
+				if inner.server == "" {
+					inner.server = server
+				}
+				return err
+			}
 			return &stepError{step: st, server: server, err: err, at: time.Now()}
 		}
 	}
@@ -263,7 +271,7 @@ func failureOf(err error) *Failure {
 	var xe *expectError
 	if errors.As(err, &xe) {
 		f.Expected, f.Received, f.WantData, f.Offset = xe.want, xe.got, xe.wantB, xe.offset
-		f.Message = describeCause(xe.cause, xe.wait)
+		f.Message = xe.describe()
 	}
 	var pe *ProgramError
 	if errors.As(err, &pe) {

@@ -60,6 +60,17 @@ func startBuiltin(srv *Server, at *Addr, timeout time.Duration, addrs func() map
 	}
 	b.clean = clean
 	b.ctx, b.cancel = context.WithCancel(context.Background())
+	if srv.Behaviour == "refuse" {
+		bound, release, err := bindOnly(a)
+		if err != nil {
+			b.cancel()
+			clean()
+			return nil, fmt.Errorf("server %s: %w", srv.Name, err)
+		}
+		b.a = bound
+		b.clean = func() { release(); clean() }
+		return b, nil
+	}
 	lc := net.ListenConfig{}
 	if srv.Type == Stream {
 		b.ln, err = lc.Listen(b.ctx, a.Network, a.String())

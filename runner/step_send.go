@@ -2,7 +2,9 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -12,9 +14,11 @@ import (
 
 var sendStep = &stepKind{
 	name:  "send",
-	forms: []string{"send: DATA", "send: {data: DATA, on: CONN, chunks: N or [sizes], gap: DURATION}"},
+	forms: []string{"send: DATA", "send: {data: DATA, on: CONN, chunks: N or [sizes], gap: DURATION, timeout: DURATION, partial: true}"},
 	doc: "Write DATA. `chunks` splits it into N near-equal writes, or writes of the given sizes (the rest, if any, goes in one more write); " +
-		"`gap` waits between the writes, to expose a peer that assumes one recv() is one message. On a datagram socket each write is one datagram.",
+		"`gap` waits between the writes, to expose a peer that assumes one recv() is one message. On a datagram socket each write is one datagram. " +
+		"With `partial: true` the send writes what the peer takes until the deadline, and a write cut short (by the deadline, or by the peer " +
+		"closing) is not a failure: a client that floods a server and leaves without reading.",
 	server: true,
 	decode: decodeSend,
 }
@@ -26,6 +30,7 @@ type sendAction struct {
 	sizes   []int // writes of these sizes
 	gap     time.Duration
 	timeout time.Duration
+	partial bool // a write cut short by the deadline ends the send, and passes
 }
 
 func (a *sendAction) String() string { return "send on " + a.conn }
@@ -35,7 +40,7 @@ func decodeSend(d *decoder, key, val *yaml.Node) action {
 	var on *yaml.Node
 	n := resolve(val)
 	if n != nil && n.Kind == yaml.MappingNode {
-		opts := []string{"data", "on", "chunks", "gap", "timeout"}
+		opts := []string{"data", "on", "chunks", "gap", "timeout", "partial"}
 		pairs, _ := d.mapping(n, "send", append(opts, dataKeys...)...)
 		own, rest := splitPairs(pairs, opts...)
 		on = own.val("on")
@@ -60,6 +65,9 @@ func decodeSend(d *decoder, key, val *yaml.Node) action {
 		}
 		if t := own.val("timeout"); t != nil {
 			a.timeout, _ = d.duration(t, "send: timeout")
+		}
+		if p := own.val("partial"); p != nil {
+			a.partial, _ = d.boolean(p, "send: partial")
 		}
 	} else {
 		a.data = d.data(val, "send")
@@ -158,6 +166,9 @@ func (a *sendAction) run(ctx context.Context, s *session) error {
 			}
 		}
 		if err := e.write(ctx, p, deadline(ctx, timeout)); err != nil {
+			if a.partial && ctx.Err() == nil && (errors.Is(err, os.ErrDeadlineExceeded) || isReset(err)) {
+				return nil // the peer took what it would, or went away
+			}
 			return fmt.Errorf("send on %s: %s: %w", a.conn, sentSoFar(parts, i), err)
 		}
 	}

@@ -28,6 +28,11 @@ type decoder struct {
 	first   *Server
 
 	scope *scope // the test or server script being decoded
+
+	// nested decodes a nested list of steps (choose: then:). It is d.steps,
+	// set by Parse: a step-table entry cannot name d.steps itself, which
+	// reads the table, without an initialization cycle.
+	nested func(n *yaml.Node, what string) []*Step
 }
 
 // A scope is what the steps of one test or one server script can refer to.

@@ -114,8 +114,11 @@ func startup(bug string) {
 // set SO_REUSEADDR (Go sets it by default; C does not).
 func listen(addr, bug string) net.Listener {
 	network := "tcp"
-	if _, err := os.Stat(addr); err == nil || addr[0] == '/' {
+	if addr[0] == '/' {
 		network = "unix"
+		if bug != "nounlink" {
+			os.Remove(addr) // a stale socket file from the last run
+		}
 	}
 	lc := net.ListenConfig{}
 	if bug == "noreuse" {
@@ -145,27 +148,30 @@ func acceptClients(ln net.Listener, bug string, handle func(net.Conn)) {
 		if err != nil {
 			die("accept: %v", err)
 		}
-		if bug == "serial" {
+		switch bug {
+		case "serial":
 			handle(c)
 			continue
-		}
-		go handle(c)
-		if bug == "exitafterone" {
-			time.Sleep(50 * time.Millisecond)
+		case "exitafterone":
+			handle(c)
 			os.Exit(0)
 		}
+		go handle(c)
 	}
 }
 
-// write writes p; with bug sigpipe, a write to a client that has gone
-// kills the program by SIGPIPE, as it does a C server that does not
-// ignore the signal.
+// write writes p. With bug sigpipe it is a C server that neither checks
+// write errors nor ignores SIGPIPE: the first write after the client's
+// RST fails with ECONNRESET and is ignored; the next one raises SIGPIPE,
+// whose default action ends the program.
 func write(c net.Conn, p []byte, bug string) bool {
 	if _, err := c.Write(p); err != nil {
-		if bug == "sigpipe" && (errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)) {
+		if bug != "sigpipe" {
+			return false
+		}
+		if errors.Is(err, syscall.EPIPE) {
 			dieBy(syscall.SIGPIPE)
 		}
-		return false
 	}
 	return true
 }
@@ -334,10 +340,9 @@ func echoClient() {
 	if len(os.Args) < 2 {
 		die("usage: echoclient PORT [-bug NAME]")
 	}
-	bug := ""
-	if len(os.Args) >= 4 && os.Args[2] == "-bug" {
-		bug = os.Args[3]
-	}
+	// The bug comes from the environment: a spec passes the client's path
+	// as one word (--var client=PATH), with no room for flags.
+	bug := os.Getenv("BUG")
 	c, err := net.DialTimeout("tcp", "127.0.0.1:"+os.Args[1], 2*time.Second)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "connect: %v\n", err)
