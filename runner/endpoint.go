@@ -105,10 +105,10 @@ func (e *endpoint) expect(ctx context.Context, m matcher, timeout time.Duration)
 	}
 	dl := deadline(ctx, timeout)
 	fail := func(cause error, got []byte) error {
-		x := &expectError{want: m.String(), got: got, offset: -1, cause: cause, wait: timeout, dgram: !e.stream}
+		x := &expectError{want: m.String(), got: got, wantB: expected(m), offset: -1, cause: cause, wait: timeout, dgram: !e.stream}
 		var mm *mismatch
 		if errors.As(cause, &mm) {
-			x.wantB, x.offset = mm.want, mm.offset
+			x.offset = mm.offset
 		}
 		return x
 	}

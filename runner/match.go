@@ -48,6 +48,20 @@ type dataMatcher struct{ want []byte }
 
 func (m *dataMatcher) String() string { return quoteShort(m.want, 64) }
 
+// expected returns the bytes a matcher expects, for reports, when it
+// expects exact bytes.
+func expected(m matcher) []byte {
+	switch m := m.(type) {
+	case *dataMatcher:
+		return m.want
+	case *containsMatcher:
+		return m.want
+	case *lineMatcher:
+		return append(m.want[:len(m.want):len(m.want)], '\n')
+	}
+	return nil
+}
+
 func (m *dataMatcher) stream(buf []byte, eof bool) (int, error) {
 	n := min(len(buf), len(m.want))
 	if i := firstDiff(buf[:n], m.want[:n]); i >= 0 {

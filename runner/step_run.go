@@ -179,10 +179,10 @@ func (a *runAction) run(ctx context.Context, s *session) error {
 			continue
 		}
 		if err := m.whole(got, o.name); err != nil {
-			x := &expectError{want: m.String(), got: got, offset: -1, cause: err, wait: timeout}
+			x := &expectError{want: m.String(), got: got, wantB: expected(m), offset: -1, cause: err, wait: timeout}
 			var mm *mismatch
 			if errors.As(err, &mm) {
-				x.wantB, x.offset = mm.want, mm.offset
+				x.offset = mm.offset
 			}
 			return withOut(fmt.Errorf("%s: %w", o.name, x))
 		}

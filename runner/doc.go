@@ -1,0 +1,135 @@
+// Package runner runs sockrun's scripted network tests: it decodes a YAML
+// spec, runs its tests against real sockets and processes, and reports
+// what it found.
+//
+// # A spec, by example
+//
+// A spec declares servers and tests. A test is a list of client steps:
+//
+//	name: echo
+//	about: A stream echo server sends back every byte it receives, in order.
+//	timeout: 2s                  # default deadline of each step
+//
+//	servers:
+//	  echo:                      # a name; steps and placeholders use it
+//	    type: stream             # stream (TCP) or dgram (UDP)
+//	    port: 0                  # 0: any free port (the default)
+//	    behaviour: echo          # built in: echo, discard, close, refuse, script
+//
+//	tests:
+//	  - name: one message comes back
+//	    points: 2                # a test scores all or nothing
+//	    hint: One recv() is not one message.   # printed under a failure
+//	    steps:
+//	      - connect: echo
+//	      - send: "Test message."
+//	      - expect: "Test message."
+//	      - close:
+//
+// Every test gets fresh instances of the file's servers, so that one
+// test's crash cannot fail the next; tests run in parallel unless a server
+// has a fixed port or path.
+//
+// # Servers
+//
+// host (default 127.0.0.1; "::1" for IPv6) and port say where a server
+// listens; path makes it a Unix-domain socket instead. A bare path name
+// (echo.sock) is a fresh file in a temporary directory per instance, as
+// port 0 is any free port; a path with a slash is used as it is.
+//
+// A built-in server has a behaviour: echo sends back what it receives
+// (and, when the client half-closes, the rest and then end-of-stream);
+// discard reads and drops; close accepts and closes at once; refuse binds
+// the port without listening, so that every connection is refused;
+// script runs steps from the server's side, once per connection (stream)
+// or per datagram (dgram), and with loop: true again and again on the
+// same connection until the client closes:
+//
+//	servers:
+//	  sum:
+//	    behaviour: script
+//	    loop: true
+//	    script:
+//	      - choose:                          # a table of requests and replies
+//	          - expect: [{u32: 2}, {u32: 3}]
+//	            then: [{send: {u32: 5}}]
+//	          - expect: [{u32: 255}, {u32: 1}]
+//	            then: [{send: {u32: 256}}]
+//
+// A step of a script that fails, fails the test, at the script's position.
+//
+// A program under test replaces the behaviour: run: (or --run NAME=COMMAND
+// on the command line) is its command line, split into words like a shell
+// does but never given to a shell. sockrun picks a free port outside the
+// kernel's ephemeral range, fills in {{port}}, starts the program in its
+// own process group, waits until it listens (ready:, default 5s), and
+// stops it after the test: SIGTERM to the group, SIGKILL after 500ms.
+//
+//	servers:
+//	  echo:
+//	    run: ./echo_server {{port}}
+//	    ready: 2s
+//	    dir: ../build            # relative to the spec file
+//	    env: {DEBUG: "1"}
+//
+// # Steps
+//
+// A step is a mapping with one key: connect, send, expect, choose, close,
+// sleep, restart or run. on: names the connection a step acts on; the
+// default is the one opened or used last.
+//
+//	steps:
+//	  - connect: {to: echo, as: second}  # connect: echo names it "echo"
+//	  - send: {data: "abc", on: second, chunks: 3, gap: 50ms}
+//	  - expect: {line: "OK", timeout: 500ms}
+//	  - close: {how: write}              # full, write (shutdown SHUT_WR) or reset (RST)
+//	  - sleep: 100ms
+//	  - restart: echo                    # same port, at once
+//	  - run: {cmd: "./client {{echo.port}}", stdout: {contains: "OK"}, exit: 0}
+//
+// send with partial: true writes what the peer takes before the deadline:
+// a client that floods and leaves. run's exit is a code, a list of codes,
+// nonzero or any; its stdout and stderr are matched whole.
+//
+// # Data
+//
+// DATA is a string (YAML double-quoted escapes give any byte: "a\x00\xff"),
+// or {text: S}, {hex: "de ad be ef"}, {file: PATH} (relative to the spec),
+// big-endian {u8: N} {u16: N} {u32: N} {u64: N}, little-endian {u16le: N}
+// {u32le: N} {u64le: N}, {repeat: COUNT, of: DATA}, or a list of these,
+// concatenated:
+//
+//	steps:
+//	  - send: [{u16: 5}, "hello", {repeat: 3, of: {hex: "00"}}]
+//
+// # Matchers
+//
+// expect reads until its matcher holds, fails for certain, or its deadline
+// passes; it decides on every read, so it returns the moment the bytes
+// come, and fails at the first wrong byte.
+//
+//	steps:
+//	  - expect: "exactly these bytes next"      # or {data: DATA}
+//	  - expect: {contains: "needle"}             # consumes through the match
+//	  - expect: {regex: '\d+\r\n'}               # RE2; consumes through the match
+//	  - expect: {line: "200 OK"}                 # the next line; \r\n accepted
+//	  - expect: {length: 8}                      # any 8 bytes
+//	  - expect: {eof: true}                      # the peer closed, nothing more came
+//	  - expect: {silence: true, timeout: 200ms}  # nothing arrives
+//
+// On a dgram connection each matcher judges the next whole datagram.
+//
+// # Placeholders
+//
+// {{port}}, {{host}}, {{addr}} and {{path}} are the first server's (inside
+// a server's own run:, dir: and env:, that server's); {{NAME.port}} and so
+// on name server NAME's; {{VAR}} is a var from vars:, overridden by
+// --var VAR=value. They are filled in strings, text:, line:, commands, dir:
+// and env:. An unknown placeholder is a spec error.
+//
+// # Results
+//
+// Load decodes a spec; every error is an *Error at file:line:col. Run runs
+// specs and returns a Report of plain results; NewReporter writes it as
+// text, json, junit, tap or gradescope.
+package runner

@@ -1,0 +1,56 @@
+package runner
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+const (
+	refBegin = "<!-- step reference: made by runner.StepReference; UPDATE_GOLDEN=1 go test ./runner rewrites it -->\n"
+	refEnd   = "<!-- end of step reference -->"
+)
+
+// TestStepReference checks that the README's step reference is the one the
+// step table makes. UPDATE_GOLDEN=1 rewrites it.
+func TestStepReference(t *testing.T) {
+	const path = "../README.md"
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	i, j := strings.Index(readme, refBegin), strings.Index(readme, refEnd)
+	if i < 0 || j < i {
+		t.Fatalf("README.md has no step reference between %q and %q", refBegin, refEnd)
+	}
+	got, want := readme[i+len(refBegin):j], StepReference()
+	if got == want {
+		return
+	}
+	if os.Getenv("UPDATE_GOLDEN") != "" {
+		if err := os.WriteFile(path, []byte(readme[:i+len(refBegin)]+want+readme[j:]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Errorf("README.md's step reference is stale; run UPDATE_GOLDEN=1 go test ./runner\ngot:\n%s\nwant:\n%s", got, want)
+}
+
+// TestDocNamesEveryStep checks that the package doc teaches every step.
+func TestDocNamesEveryStep(t *testing.T) {
+	b, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range stepKinds() {
+		if !strings.Contains(string(b), "- "+k.name+":") {
+			t.Errorf("doc.go shows no example of step %s", k.name)
+		}
+	}
+	for _, b2 := range behaviours {
+		if !strings.Contains(string(b), b2) {
+			t.Errorf("doc.go does not mention behaviour %s", b2)
+		}
+	}
+}
