@@ -24,7 +24,8 @@ type endpoint struct {
 	name   string
 	conn   net.Conn
 	stream bool
-	buf    []byte // received, not yet consumed
+	buf    []byte // received, not yet consumed: a window on store
+	store  []byte // the array buf lives in, kept between reads
 	eof    bool   // the peer closed its side (stream)
 	rerr   error  // a read error that ends reading (reset...)
 	closed bool   // closed by us, fully
@@ -168,12 +169,7 @@ func (e *endpoint) read(ctx context.Context, dl time.Time) ([]byte, error) {
 		e.log.add(e.name, dirReceived, p[:n])
 		return p[:n], nil
 	}
-	if len(e.buf) == cap(e.buf) {
-		// Grow, and drop the consumed bytes before the slice's start.
-		nb := make([]byte, len(e.buf), max(2*len(e.buf), 64<<10))
-		copy(nb, e.buf)
-		e.buf = nb
-	}
+	e.makeRoom()
 	free := e.buf[len(e.buf):cap(e.buf)]
 	if len(free) > maxBuffer-len(e.buf) {
 		free = free[:maxBuffer-len(e.buf)]
@@ -185,6 +181,29 @@ func (e *endpoint) read(ctx context.Context, dl time.Time) ([]byte, error) {
 		err = nil // the next read says it again
 	}
 	return nil, err
+}
+
+// minRead is the least room a stream read is given.
+const minRead = 16 << 10
+
+// makeRoom makes at least minRead bytes of room after buf: by starting
+// over when everything was consumed, by moving the unconsumed bytes to the
+// front when they fill at most half the store, or else by growing it.
+func (e *endpoint) makeRoom() {
+	if len(e.buf) == 0 {
+		e.buf = e.store[:0]
+	}
+	if cap(e.buf)-len(e.buf) >= minRead {
+		return
+	}
+	if len(e.buf)+minRead <= cap(e.store)/2 {
+		n := copy(e.store, e.buf)
+		e.buf = e.store[:n]
+		return
+	}
+	e.store = make([]byte, max(2*cap(e.store), len(e.buf)+minRead, 64<<10))
+	n := copy(e.store, e.buf)
+	e.buf = e.store[:n]
 }
 
 // ctxErr reports a cancelled run as such, not as the I/O error it caused.

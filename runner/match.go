@@ -43,8 +43,13 @@ type mismatch struct {
 func (m *mismatch) Error() string { return m.why }
 func (m *mismatch) Unwrap() error { return errMismatch }
 
-// dataMatcher: exactly these bytes next.
-type dataMatcher struct{ want []byte }
+// dataMatcher: exactly these bytes next. It remembers how many bytes it
+// has checked, so that each read costs only the new bytes: a matcher is
+// made afresh for each expect.
+type dataMatcher struct {
+	want    []byte
+	checked int
+}
 
 func (m *dataMatcher) String() string { return quoteShort(m.want, 64) }
 
@@ -64,9 +69,11 @@ func expected(m matcher) []byte {
 
 func (m *dataMatcher) stream(buf []byte, eof bool) (int, error) {
 	n := min(len(buf), len(m.want))
-	if i := firstDiff(buf[:n], m.want[:n]); i >= 0 {
+	if i := firstDiff(buf[m.checked:n], m.want[m.checked:n]); i >= 0 {
+		i += m.checked
 		return 0, &mismatch{want: m.want, offset: i, why: fmt.Sprintf("byte %d differs", i)}
 	}
+	m.checked = n
 	if len(buf) >= len(m.want) {
 		return len(m.want), nil
 	}
@@ -90,7 +97,11 @@ func (m *dataMatcher) whole(p []byte, noun string) error {
 // firstDiff returns the first index where a and b differ, or -1 if one is
 // a prefix of the other.
 func firstDiff(a, b []byte) int {
-	for i := range min(len(a), len(b)) {
+	n := min(len(a), len(b))
+	if bytes.Equal(a[:n], b[:n]) {
+		return -1 // the common case, at memcmp speed
+	}
+	for i := range n {
 		if a[i] != b[i] {
 			return i
 		}
@@ -99,14 +110,21 @@ func firstDiff(a, b []byte) int {
 }
 
 // containsMatcher: read until the bytes appear; consume through them.
-type containsMatcher struct{ want []byte }
+// searched is how far the buffer has been searched, so each read searches
+// only the new bytes (and the few before them a match could start in).
+type containsMatcher struct {
+	want     []byte
+	searched int
+}
 
 func (m *containsMatcher) String() string { return "bytes containing " + quoteShort(m.want, 64) }
 
 func (m *containsMatcher) stream(buf []byte, eof bool) (int, error) {
-	if i := bytes.Index(buf, m.want); i >= 0 {
-		return i + len(m.want), nil
+	from := max(0, m.searched-len(m.want)+1)
+	if i := bytes.Index(buf[from:], m.want); i >= 0 {
+		return from + i + len(m.want), nil
 	}
+	m.searched = len(buf)
 	if eof {
 		return 0, errClosedEarly
 	}

@@ -16,15 +16,15 @@ func TestStreamMatchers(t *testing.T) {
 		eof  bool
 		want int
 	}{
-		{"data exact", &dataMatcher{[]byte("abc")}, "abc", false, 3},
-		{"data leaves the rest", &dataMatcher{[]byte("ab")}, "abcd", false, 2},
-		{"data partial", &dataMatcher{[]byte("abc")}, "ab", false, more},
-		{"data fails at once", &dataMatcher{[]byte("abc")}, "ax", false, fail},
-		{"data closed early", &dataMatcher{[]byte("abc")}, "ab", true, fail},
-		{"data empty", &dataMatcher{[]byte{}}, "", false, 0},
-		{"contains", &containsMatcher{[]byte("lo")}, "hello!", false, 5},
-		{"contains not yet", &containsMatcher{[]byte("lo")}, "hel", false, more},
-		{"contains eof", &containsMatcher{[]byte("lo")}, "hel", true, fail},
+		{"data exact", &dataMatcher{want: []byte("abc")}, "abc", false, 3},
+		{"data leaves the rest", &dataMatcher{want: []byte("ab")}, "abcd", false, 2},
+		{"data partial", &dataMatcher{want: []byte("abc")}, "ab", false, more},
+		{"data fails at once", &dataMatcher{want: []byte("abc")}, "ax", false, fail},
+		{"data closed early", &dataMatcher{want: []byte("abc")}, "ab", true, fail},
+		{"data empty", &dataMatcher{want: []byte{}}, "", false, 0},
+		{"contains", &containsMatcher{want: []byte("lo")}, "hello!", false, 5},
+		{"contains not yet", &containsMatcher{want: []byte("lo")}, "hel", false, more},
+		{"contains eof", &containsMatcher{want: []byte("lo")}, "hel", true, fail},
 		{"regex", &regexMatcher{regexp.MustCompile(`\d+\n`)}, "ab 12\nx", false, 6},
 		{"regex not yet", &regexMatcher{regexp.MustCompile(`\d+\n`)}, "ab 12", false, more},
 		{"line", &lineMatcher{[]byte("hi")}, "hi\nrest", false, 3},
@@ -58,8 +58,38 @@ func TestStreamMatchers(t *testing.T) {
 	}
 }
 
+// TestMatchersAcrossReads feeds a matcher a buffer that grows read by
+// read, as an expect does: the matchers that remember how far they got
+// must decide as if they saw it whole.
+func TestMatchersAcrossReads(t *testing.T) {
+	feed := func(m matcher, parts ...string) (int, error) {
+		var buf []byte
+		for _, p := range parts {
+			buf = append(buf, p...)
+			n, err := m.stream(buf, false)
+			if !errors.Is(err, errNeedMore) {
+				return n, err
+			}
+		}
+		return 0, errNeedMore
+	}
+	if n, err := feed(&dataMatcher{want: []byte("hello")}, "h", "el", "lo!"); n != 5 || err != nil {
+		t.Errorf("data across reads: %d, %v", n, err)
+	}
+	var mm *mismatch
+	if _, err := feed(&dataMatcher{want: []byte("hello")}, "he", "lp"); !errors.As(err, &mm) || mm.offset != 3 {
+		t.Errorf("data mismatch in a later read: %v", err)
+	}
+	if n, err := feed(&containsMatcher{want: []byte("needle")}, "hay ne", "ed", "le hay"); n != 10 || err != nil {
+		t.Errorf("contains split across reads: %d, %v", n, err)
+	}
+	if n, err := feed(&containsMatcher{want: []byte("aab")}, "a", "a", "a", "b"); n != 4 || err != nil {
+		t.Errorf("contains with a false start: %d, %v", n, err)
+	}
+}
+
 func TestMismatchOffset(t *testing.T) {
-	_, err := (&dataMatcher{[]byte("hello world")}).stream([]byte("hello wor1"), false)
+	_, err := (&dataMatcher{want: []byte("hello world")}).stream([]byte("hello wor1"), false)
 	var mm *mismatch
 	if !errors.As(err, &mm) || mm.offset != 9 || !errors.Is(err, errMismatch) {
 		t.Fatalf("got %v, want a mismatch at 9", err)
@@ -75,9 +105,9 @@ func TestDatagramMatchers(t *testing.T) {
 		d    string
 		pass bool
 	}{
-		{&dataMatcher{[]byte("ab")}, "ab", true},
-		{&dataMatcher{[]byte("ab")}, "abc", false}, // a whole datagram, not a prefix
-		{&containsMatcher{[]byte("b")}, "abc", true},
+		{&dataMatcher{want: []byte("ab")}, "ab", true},
+		{&dataMatcher{want: []byte("ab")}, "abc", false}, // a whole datagram, not a prefix
+		{&containsMatcher{want: []byte("b")}, "abc", true},
 		{&regexMatcher{regexp.MustCompile(`^a.c$`)}, "abc", true},
 		{&lineMatcher{[]byte("hi")}, "hi\r\n", true},
 		{&lineMatcher{[]byte("hi")}, "hi", true},
