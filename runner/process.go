@@ -205,7 +205,10 @@ type ProgramError struct {
 	State  string // how it ended: "exited with status 1", "was killed by signal ..."
 	When   string // "before it was ready", "during the test", ...
 	Output string // the tail of its stdout and stderr
-	at     time.Time
+	// TimedOut says it ran out of time (to finish, or to be ready)
+	// rather than ended.
+	TimedOut bool
+	at       time.Time
 }
 
 func (e *ProgramError) Error() string {

@@ -89,6 +89,7 @@ func tryProgramServer(ctx context.Context, srv *Server, a Addr, addrs map[string
 		pe.State = p.describe()
 		pe.When = fmt.Sprintf("before it served on %s", a)
 	default:
+		pe.TimedOut = true
 		pe.State = fmt.Sprintf("did not serve on %s within %s", a, srv.Ready)
 		pe.When = fmt.Sprintf("(ready: %s); does it take the port from its arguments, as %q does?", srv.Ready, srv.Run)
 	}

@@ -20,7 +20,7 @@ func waitReady(ctx context.Context, p *proc, a Addr, within time.Duration) (bool
 	deadline := time.Now().Add(within)
 	wait := time.Millisecond
 	for {
-		if serving(a, deadline) {
+		if serving(a, p.cmd.Process.Pid, deadline) {
 			return true, nil
 		}
 		if time.Now().After(deadline) {
@@ -32,7 +32,7 @@ func waitReady(ctx context.Context, p *proc, a Addr, within time.Duration) (bool
 		select {
 		case <-p.done:
 			t.Stop()
-			return serving(a, deadline), nil
+			return serving(a, p.cmd.Process.Pid, deadline), nil
 		case <-ctx.Done():
 			t.Stop()
 			return false, context.Cause(ctx)
@@ -42,10 +42,11 @@ func waitReady(ctx context.Context, p *proc, a Addr, within time.Duration) (bool
 	}
 }
 
-// serving reports whether something serves at a.
-func serving(a Addr, deadline time.Time) bool {
+// serving reports whether the program whose process group is pgid serves
+// at a.
+func serving(a Addr, pgid int, deadline time.Time) bool {
 	if runtime.GOOS == "linux" {
-		return procNetServing(a)
+		return groupHolds(pgid, procNetSockets(a))
 	}
 	if a.Network == "udp" || a.Network == "unixgram" {
 		// No way to see a bound datagram socket without /proc: take a
@@ -60,56 +61,58 @@ func serving(a Addr, deadline time.Time) bool {
 	return true
 }
 
-// procNetServing looks for the socket in /proc/net.
-func procNetServing(a Addr) bool {
+// procNetSockets returns the inodes of the sockets that serve at a, as
+// /proc/net lists them: listening, for a stream; bound, for datagrams.
+func procNetSockets(a Addr) map[string]bool {
+	inodes := map[string]bool{}
 	switch a.Network {
 	case "tcp":
 		// State 0A is LISTEN.
-		return procNetPort("/proc/net/tcp", a.Port, "0A") || procNetPort("/proc/net/tcp6", a.Port, "0A")
+		procNetPort("/proc/net/tcp", a.Port, "0A", inodes)
+		procNetPort("/proc/net/tcp6", a.Port, "0A", inodes)
 	case "udp":
-		return procNetPort("/proc/net/udp", a.Port, "") || procNetPort("/proc/net/udp6", a.Port, "")
+		procNetPort("/proc/net/udp", a.Port, "", inodes)
+		procNetPort("/proc/net/udp6", a.Port, "", inodes)
+	default:
+		procNetUnix(a.Path, a.Network == "unix", inodes)
 	}
-	return procNetUnix(a.Path, a.Network == "unix")
+	return inodes
 }
 
-// procNetPort reports whether /proc/net/{tcp,udp}[6] has a socket bound to
-// port (on any address) in state, or in any state if state is "".
-func procNetPort(file string, port int, state string) bool {
+// procNetPort adds the inodes of the sockets in /proc/net/{tcp,udp}[6]
+// bound to port (on any address) in state, or in any state if state is "".
+func procNetPort(file string, port int, state string, inodes map[string]bool) {
 	f, err := os.Open(file)
 	if err != nil {
-		return false
+		return
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Scan() // the header
 	for sc.Scan() {
-		// sl local_address rem_address st ...; local_address is HEXIP:HEXPORT
+		// sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
 		fields := strings.Fields(sc.Text())
-		if len(fields) < 4 {
+		if len(fields) < 10 {
 			continue
 		}
 		i := strings.LastIndexByte(fields[1], ':')
 		p, err := strconv.ParseUint(fields[1][i+1:], 16, 16)
 		if err == nil && int(p) == port && (state == "" || fields[3] == state) {
-			return true
+			inodes[fields[9]] = true
 		}
 	}
-	return false
 }
 
-// procNetUnix reports whether /proc/net/unix has a socket bound to path:
-// listening, if stream.
-func procNetUnix(path string, stream bool) bool {
+// procNetUnix adds the inodes of the sockets in /proc/net/unix bound to
+// path: listening ones, if stream.
+func procNetUnix(path string, stream bool, inodes map[string]bool) {
 	f, err := os.Open("/proc/net/unix")
 	if err != nil {
-		return false
+		return
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Scan()
-	if strings.HasPrefix(path, "@") {
-		path = "@" + path[1:]
-	}
 	for sc.Scan() {
 		// Num RefCount Protocol Flags Type St Inode Path
 		fields := strings.Fields(sc.Text())
@@ -119,6 +122,51 @@ func procNetUnix(path string, stream bool) bool {
 		flags, _ := strconv.ParseUint(fields[3], 16, 32)
 		const acceptCon = 0x10000 // __SO_ACCEPTCON: listening
 		if !stream || flags&acceptCon != 0 {
+			inodes[fields[6]] = true
+		}
+	}
+}
+
+// groupHolds reports whether a process of the group pgid holds one of the
+// sockets. A socket on the right port is not enough: when graders run
+// several sockruns at once, two may pick the same port, and the socket
+// seen may be another run's program, which it would then talk to.
+func groupHolds(pgid int, inodes map[string]bool) bool {
+	if len(inodes) == 0 {
+		return false
+	}
+	if holds(pgid, inodes) {
+		return true // the leader, almost always
+	}
+	procs, _ := os.ReadDir("/proc")
+	for _, d := range procs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil || pid == pgid {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + d.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid pgrp ...; comm may hold spaces and parens.
+		rest := string(stat[strings.LastIndexByte(string(stat), ')')+1:])
+		if f := strings.Fields(rest); len(f) > 2 && f[2] == strconv.Itoa(pgid) && holds(pid, inodes) {
+			return true
+		}
+	}
+	return false
+}
+
+// holds reports whether process pid has one of the sockets open.
+func holds(pid int, inodes map[string]bool) bool {
+	dir := "/proc/" + strconv.Itoa(pid) + "/fd"
+	fds, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, fd := range fds {
+		link, err := os.Readlink(dir + "/" + fd.Name())
+		if err == nil && strings.HasPrefix(link, "socket:[") && inodes[link[len("socket:["):len(link)-1]] {
 			return true
 		}
 	}

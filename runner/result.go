@@ -125,6 +125,8 @@ func classify(err error) Kind {
 		return KindMismatch
 	case errors.Is(err, errOverflow):
 		return KindOverflow
+	case errors.As(err, &pe) && pe.TimedOut:
+		return KindTimeout
 	case errors.As(err, &pe):
 		return KindCrashed
 	case errors.Is(err, context.Canceled):

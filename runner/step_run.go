@@ -143,7 +143,7 @@ func (a *runAction) run(ctx context.Context, s *session) error {
 	case <-t.C:
 		p.stop()
 		return &ProgramError{Name: "run", Cmd: strings.Join(argv, " "), State: fmt.Sprintf("did not finish within %s", timeout),
-			When: "(its process group was killed)", Output: p.outputTail("run"), at: time.Now()}
+			When: "(its process group was killed)", Output: p.outputTail("run"), TimedOut: true, at: time.Now()}
 	case <-ctx.Done():
 		p.stop()
 		return context.Cause(ctx)
@@ -160,7 +160,11 @@ func (a *runAction) run(ctx context.Context, s *session) error {
 	case a.nonzero && code == 0:
 		return withOut(&exitError{got: code, want: "a nonzero status (an error)"})
 	case !a.nonzero && !slices.Contains(a.exit, code):
-		return withOut(&exitError{got: code, want: fmt.Sprint(a.exit)})
+		want := strconv.Itoa(a.exit[0])
+		if len(a.exit) > 1 {
+			want = "one of " + strings.Trim(fmt.Sprint(a.exit), "[]")
+		}
+		return withOut(&exitError{got: code, want: want})
 	}
 	for _, o := range []struct {
 		name string

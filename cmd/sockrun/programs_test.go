@@ -26,6 +26,7 @@ func programs() map[string]func() {
 		"udpecho":    udpEchoServer,
 		"sumserver":  sumServer,
 		"echoclient": echoClient,
+		"udpclient":  udpClient,
 		"sleeper":    func() { time.Sleep(time.Hour) },
 	}
 }
@@ -361,4 +362,36 @@ func echoClient() {
 		reply, _ = io.ReadAll(c)
 	}
 	fmt.Printf("We received this response from the server:\n\"%s\"\n", reply)
+}
+
+// udpClient sends "ping" and prints the reply, sending again after 500ms
+// of silence, 5 times in all. BUG=notimeout waits for ever for the first
+// reply; BUG=noretry gives up after the first try; BUG=forever retries
+// for ever.
+func udpClient() {
+	if len(os.Args) < 2 {
+		die("usage: udpclient PORT")
+	}
+	bug := os.Getenv("BUG")
+	c, err := net.Dial("udp", "127.0.0.1:"+os.Args[1])
+	if err != nil {
+		die("connect: %v", err)
+	}
+	buf := make([]byte, 65536)
+	tries := 5
+	if bug == "noretry" {
+		tries = 1
+	}
+	for try := 1; bug == "forever" || try <= tries; try++ {
+		c.Write([]byte("ping"))
+		if bug != "notimeout" {
+			c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		}
+		n, err := c.Read(buf)
+		if err == nil {
+			fmt.Printf("%s\n", buf[:n])
+			return
+		}
+	}
+	die("no reply after %d tries", tries)
 }
