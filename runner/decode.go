@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -354,6 +353,3 @@ func (d *decoder) test(n *yaml.Node, s *Spec) *Test {
 	}
 	return t
 }
-
-// ErrUsage marks errors in how sockrun was called, rather than in a spec.
-var ErrUsage = errors.New("usage")

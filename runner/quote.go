@@ -41,16 +41,13 @@ func quoteShort(b []byte, max int) string {
 	return fmt.Sprintf("%s... (%d bytes)", quote(b[:max]), len(b))
 }
 
-// Printable reports whether b reads well quoted: mostly printable text.
-func Printable(b []byte) bool {
-	odd := 0
+// printable reports whether every byte of b is printable ASCII or \n \r
+// \t: then the quoted form says it all, and no hex dump is needed.
+func printable(b []byte) bool {
 	for _, c := range b {
 		if (c < 0x20 && c != '\n' && c != '\r' && c != '\t') || c >= 0x7f {
-			odd++
+			return false
 		}
 	}
-	return odd == 0
+	return true
 }
-
-// Quote is quote for reporters: bytes as a double-quoted, escaped string.
-func Quote(b []byte) string { return quote(b) }

@@ -139,7 +139,7 @@ func writeExpected(b *strings.Builder, f *Failure) {
 	if f.Offset >= 0 && want != nil {
 		fmt.Fprintf(b, "first difference at byte %d\n", f.Offset)
 	}
-	if !Printable(want) || !Printable(got) {
+	if !printable(want) || !printable(got) {
 		if want != nil {
 			fmt.Fprintf(b, "expected, hex:\n%s", hexDump(cut(want), from))
 		}

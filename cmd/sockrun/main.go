@@ -91,10 +91,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 // pairs is a repeatable NAME=VALUE flag.
-type pairs struct {
-	flag string
-	m    map[string]string
-}
+type pairs struct{ m map[string]string }
 
 func (p *pairs) String() string { return "" }
 
@@ -136,16 +133,16 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+func newFlagSet(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are printed once, by usageError
 	return fs
 }
 
 func usageError(stderr io.Writer, err error) int {
-	if errors.Is(err, flag.ErrHelp) {
+	if errors.Is(err, flag.ErrHelp) { // -h or --help, asked for
 		fmt.Fprint(stderr, usage)
-		return exitUsage
+		return exitPass
 	}
 	fmt.Fprintf(stderr, "sockrun: %v\nRun 'sockrun help' for usage.\n", err)
 	return exitUsage
@@ -158,13 +155,12 @@ type loadFlags struct {
 }
 
 func (l *loadFlags) register(fs *flag.FlagSet) {
-	l.vars.flag, l.runs.flag = "--var", "--run"
 	fs.Var(&l.vars, "var", "set var K=V")
 	fs.Var(&l.runs, "run", "server NAME=COMMAND is a program under test")
 }
 
 func runTests(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("sockrun", stderr)
+	fs := newFlagSet("sockrun")
 	var lf loadFlags
 	lf.register(fs)
 	var addrs pairs
@@ -332,7 +328,7 @@ func printSpecError(w io.Writer, err error) {
 }
 
 func check(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("sockrun check", stderr)
+	fs := newFlagSet("sockrun check")
 	var lf loadFlags
 	lf.register(fs)
 	files, err := parse(fs, args)
@@ -364,7 +360,7 @@ func plural(n int, what string) string {
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("sockrun serve", stderr)
+	fs := newFlagSet("sockrun serve")
 	var lf loadFlags
 	lf.register(fs)
 	var names list

@@ -27,6 +27,7 @@ func programs() map[string]func() {
 		"sumserver":  sumServer,
 		"echoclient": echoClient,
 		"udpclient":  udpClient,
+		"catprog":    catProg,
 		"sleeper":    func() { time.Sleep(time.Hour) },
 	}
 }
@@ -394,4 +395,11 @@ func udpClient() {
 		}
 	}
 	die("no reply after %d tries", tries)
+}
+
+// catProg copies its standard input to its standard output, then says
+// "done" on standard error: a client program that reads stdin.
+func catProg() {
+	io.Copy(os.Stdout, os.Stdin)
+	fmt.Fprintln(os.Stderr, "done")
 }
