@@ -59,8 +59,8 @@ func (e *endpoint) write(ctx context.Context, p []byte, dl time.Time) error {
 		return errConnClosed(e.name)
 	}
 	e.conn.SetWriteDeadline(dl)
-	if err := ctx.Err(); err != nil {
-		return err
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
 	}
 	n, err := e.conn.Write(p)
 	e.log.add(e.name, dirSent, p[:n])
@@ -106,6 +106,8 @@ func (e *endpoint) expect(ctx context.Context, m matcher, timeout time.Duration)
 	}
 	dl := deadline(ctx, timeout)
 	fail := func(cause error, got []byte) error {
+		// A copy: got may be a window on the endpoint's reused store.
+		got = append([]byte(nil), got...)
 		x := &expectError{want: m.String(), got: got, wantB: expected(m), offset: -1, cause: cause, wait: timeout, dgram: !e.stream}
 		var mm *mismatch
 		if errors.As(cause, &mm) {
@@ -157,17 +159,21 @@ func (e *endpoint) expect(ctx context.Context, m matcher, timeout time.Duration)
 // returns one whole datagram.
 func (e *endpoint) read(ctx context.Context, dl time.Time) ([]byte, error) {
 	e.conn.SetReadDeadline(dl)
-	if err := ctx.Err(); err != nil {
-		return nil, err
+	if ctx.Err() != nil {
+		return nil, context.Cause(ctx)
 	}
 	if !e.stream {
-		p := make([]byte, maxDatagram)
-		n, err := e.conn.Read(p)
+		// The matcher judges the datagram before the next read, and a
+		// failure copies it, so the store can be reused.
+		if len(e.store) < maxDatagram {
+			e.store = make([]byte, maxDatagram)
+		}
+		n, err := e.conn.Read(e.store[:maxDatagram])
 		if err != nil {
 			return nil, err
 		}
-		e.log.add(e.name, dirReceived, p[:n])
-		return p[:n], nil
+		e.log.add(e.name, dirReceived, e.store[:n])
+		return e.store[:n], nil
 	}
 	e.makeRoom()
 	free := e.buf[len(e.buf):cap(e.buf)]

@@ -77,7 +77,7 @@ func runFile(ctx context.Context, spec *Spec, opts Options) *FileResult {
 		case <-ctx.Done():
 		}
 		if ctx.Err() != nil {
-			fr.Tests[i] = notRun(t, ctx)
+			fr.Tests[i] = notRun(ctx, t)
 			continue
 		}
 		wg.Go(func() {
@@ -97,7 +97,7 @@ func newResult(t *Test) *TestResult {
 	return &TestResult{Name: t.Name, Pos: t.Pos, Points: t.Points, Hidden: t.Hidden, Hint: t.Hint}
 }
 
-func notRun(t *Test, ctx context.Context) *TestResult {
+func notRun(ctx context.Context, t *Test) *TestResult {
 	r := newResult(t)
 	r.Failure = &Failure{Kind: KindInterrupted, Pos: t.Pos, Message: "not run: " + context.Cause(ctx).Error(), Offset: -1}
 	return r
@@ -118,21 +118,7 @@ func runTest(ctx context.Context, spec *Spec, t *Test, opts Options) *TestResult
 	output := ""
 	if err == nil {
 		s := newSession(t.Timeout, set, log)
-		err = runSteps(ctx, t.Steps, s, "")
-		if k := classify(err); err != nil && (k == KindClosed || k == KindReset || k == KindRefused || k == KindTimeout) {
-			// A step saw the connection end: if a program under test
-			// died, that is the reason, and the step shows where.
-			if crash := earliest(set.exited(crashGrace)); crash != nil {
-				// Dated as the crash, so that it wins over the same
-				// crash found again, without a step, when the set stops.
-				at := time.Now()
-				var w interface{ when() time.Time }
-				if errors.As(crash, &w) {
-					at = w.when()
-				}
-				err = &stepError{step: stepOf(err), err: crash, at: at}
-			}
-		}
+		err = blameCrash(runSteps(ctx, t.Steps, s, ""), set)
 		s.closeAll()
 		s.cleanup()
 		output = set.output()
@@ -158,13 +144,30 @@ func runTest(ctx context.Context, spec *Spec, t *Test, opts Options) *TestResult
 // exit is reaped.
 const crashGrace = 100 * time.Millisecond
 
-// stepOf returns the step an error came from.
-func stepOf(err error) *Step {
-	var se *stepError
-	if errors.As(err, &se) {
-		return se.step
+// blameCrash returns err, unless err is a step that saw its connection
+// end (closed, reset, refused, timed out) because a program under test
+// died: then the death is the reason, at that step.
+func blameCrash(err error, set *serverSet) error {
+	switch classify(err) {
+	case KindClosed, KindReset, KindRefused, KindTimeout:
+	default:
+		return err
 	}
-	return nil
+	crash := earliest(set.exited(crashGrace))
+	if crash == nil {
+		return err
+	}
+	var step *Step
+	if se := (*stepError)(nil); errors.As(err, &se) {
+		step = se.step
+	}
+	// Dated as the crash, so that it wins over the same crash found
+	// again, without a step, when the set stops.
+	at := time.Now()
+	if w := (interface{ when() time.Time })(nil); errors.As(crash, &w) {
+		at = w.when()
+	}
+	return &stepError{step: step, err: crash, at: at}
 }
 
 func newSession(timeout time.Duration, set *serverSet, log *transcript) *session {
