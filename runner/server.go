@@ -48,7 +48,18 @@ type builtin struct {
 	// onFail, if set, is told of every script failure as it happens
 	// (sockrun serve), instead of keeping the first for stop.
 	onFail func(error)
+
+	// running counts script runs in progress; drained, if set, is closed
+	// when it falls to zero. See drain.
+	running int
+	drained chan struct{}
 }
+
+// scriptGrace is how long stop lets script runs in progress end on their
+// own: by then the test has closed its connections, so a script waiting
+// to read sees the end of the stream (or the reset) at once, and how it
+// ends is decided, not raced against the stop.
+const scriptGrace = 250 * time.Millisecond
 
 // startBuiltin binds the server's address (port 0: any free port) and
 // starts serving. at, if set, is the exact address to bind (a restart).
@@ -182,6 +193,7 @@ func (b *builtin) restart(ctx context.Context, addrs map[string]Addr) (serverIns
 // halt stops serving and waits for every goroutine, but keeps the address
 // (a temporary directory) for a restart.
 func (b *builtin) halt() error {
+	b.drain(scriptGrace)
 	b.cancel()
 	if b.ln != nil {
 		b.ln.Close()
@@ -232,10 +244,41 @@ func (b *builtin) track(c net.Conn, add bool) bool {
 	return true
 }
 
+// drain waits until no script run is in progress, or grace has passed.
+func (b *builtin) drain(grace time.Duration) {
+	b.mu.Lock()
+	if b.running == 0 {
+		b.mu.Unlock()
+		return
+	}
+	ch := make(chan struct{})
+	b.drained = ch
+	b.mu.Unlock()
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-ch:
+	case <-t.C:
+	}
+}
+
+// scriptRunning counts a script run in or out.
+func (b *builtin) scriptRunning(delta int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.running += delta
+	if b.running == 0 && b.drained != nil {
+		close(b.drained)
+		b.drained = nil
+	}
+}
+
 // script runs the server's script on one connection (or one peer). With
 // loop, it runs again until the peer closes; a peer that closes before an
 // iteration has received anything ends it quietly.
 func (b *builtin) script(e *endpoint) {
+	b.scriptRunning(1)
+	defer b.scriptRunning(-1)
 	s := &session{
 		timeout: b.timeout,
 		conns:   map[string]*endpoint{b.srv.Name: e},
