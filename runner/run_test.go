@@ -167,3 +167,16 @@ func TestRefusedIsItsOwnKind(t *testing.T) {
 		t.Fatalf("got %+v, want refused", f)
 	}
 }
+
+func TestLocalhostByName(t *testing.T) {
+	r := runOne(t, context.Background(), `
+servers:
+  u: {host: localhost, type: dgram, behaviour: echo}
+tests:
+  - name: t
+    steps: [{connect: u}, {send: "by name"}, {expect: "by name"}]
+`)
+	if !r.Passed {
+		t.Fatalf("%+v", r.Failure)
+	}
+}

@@ -157,13 +157,19 @@ func removeStale(path string) error {
 	return os.Remove(path)
 }
 
-// addrOf turns the bound address into an Addr.
+// addrOf turns the bound address into an Addr: the port the kernel chose
+// and, for a host given by name (localhost), the address it resolved to,
+// so that clients reach that one (a UDP client does not try the others).
 func addrOf(na net.Addr, want Addr) Addr {
+	var ip net.IP
 	switch v := na.(type) {
 	case *net.TCPAddr:
-		want.Port = v.Port
+		want.Port, ip = v.Port, v.IP
 	case *net.UDPAddr:
-		want.Port = v.Port
+		want.Port, ip = v.Port, v.IP
+	}
+	if net.ParseIP(want.Host) == nil && ip != nil && !ip.IsUnspecified() {
+		want.Host = ip.String()
 	}
 	return want
 }
