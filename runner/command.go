@@ -2,6 +2,7 @@ package runner
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -17,6 +18,15 @@ type command struct {
 }
 
 func (c *command) String() string { return c.src }
+
+// startHint says how to give the program, if its path came from a var:
+// the advice a "could not be started" needs.
+func (c *command) startHint() string {
+	if vars := c.words[0].vars; len(vars) > 0 {
+		return fmt.Sprintf(" (the program is {{%s}}: give its path with --var %s=PATH)", vars[0], vars[0])
+	}
+	return ""
+}
 
 // fill returns the words with placeholders filled in.
 func (c *command) fill(addrs map[string]Addr) []string {

@@ -39,8 +39,9 @@ type proc struct {
 }
 
 // startProc starts argv. stdin, if not nil, is its standard input (else
-// /dev/null); stdoutKeep is how much of stdout to keep whole from the start.
-func startProc(name string, argv []string, dir string, env []string, stdin []byte, stdoutKeep int) (*proc, error) {
+// /dev/null); stdoutKeep is how much of stdout to keep whole from the start;
+// hint is added to the message if it cannot be started.
+func startProc(name string, argv []string, dir string, env []string, stdin []byte, stdoutKeep int, hint string) (*proc, error) {
 	p := &proc{name: name, argv: argv, done: make(chan struct{}),
 		out: newCapBuffer(stdoutKeep, outputKeep), err: newCapBuffer(outputKeep, outputKeep)}
 	cmd := exec.Command(argv[0], argv[1:]...)
@@ -54,7 +55,8 @@ func startProc(name string, argv []string, dir string, env []string, stdin []byt
 	// A grandchild that keeps stdout open must not keep Wait waiting.
 	cmd.WaitDelay = stopGrace
 	if err := cmd.Start(); err != nil {
-		return nil, &ProgramError{Name: name, Cmd: strings.Join(argv, " "), State: "could not be started: " + startError(err), at: time.Now()}
+		return nil, &ProgramError{Name: name, Cmd: strings.Join(argv, " "), State: "could not be started: " + startError(err) + hint,
+			NotStarted: true, at: time.Now()}
 	}
 	p.cmd = cmd
 	go func() {
@@ -75,6 +77,10 @@ func startError(err error) string {
 	case errors.As(err, &ee) && errors.Is(ee.Err, exec.ErrNotFound):
 		return fmt.Sprintf("%q was not found (give a path such as ./%s, or put it on $PATH)", ee.Name, ee.Name)
 	case errors.Is(err, os.ErrNotExist):
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			return fmt.Sprintf("%s does not exist", pe.Path)
+		}
 		return "no such file: " + err.Error()
 	case errors.Is(err, os.ErrPermission):
 		return "permission denied (is it executable? chmod +x): " + err.Error()
@@ -208,6 +214,8 @@ type ProgramError struct {
 	// TimedOut says it ran out of time (to finish, or to be ready)
 	// rather than ended.
 	TimedOut bool
+	// NotStarted says it could not be started at all: a setup error.
+	NotStarted bool
 	at       time.Time
 }
 

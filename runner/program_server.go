@@ -33,8 +33,11 @@ func startProgramServer(ctx context.Context, srv *Server, addrs map[string]Addr,
 			p.clean = clean
 			return p, nil
 		}
-		retry := attempt == 1 && !restart && srv.Port == 0 && srv.Path == ""
-		if _, crashed := err.(*ProgramError); !retry || !crashed {
+		// Another port can help a program that exited early, perhaps
+		// because the port was taken; not one that could not start.
+		pe, crashed := err.(*ProgramError)
+		retry := attempt == 1 && !restart && srv.Port == 0 && srv.Path == "" && crashed && !pe.NotStarted && !pe.TimedOut
+		if !retry {
 			clean()
 			return nil, err
 		}
@@ -63,7 +66,7 @@ func tryProgramServer(ctx context.Context, srv *Server, a Addr, addrs map[string
 	argv := srv.Run.fill(addrs)
 	dir, env := programDirEnv(srv, addrs)
 	name := "server " + srv.Name
-	p, err := startProc(name, argv, dir, env, nil, outputKeep)
+	p, err := startProc(name, argv, dir, env, nil, outputKeep, srv.Run.startHint())
 	if err != nil {
 		return nil, err
 	}

@@ -127,6 +127,8 @@ func classify(err error) Kind {
 		return KindOverflow
 	case errors.As(err, &pe) && pe.TimedOut:
 		return KindTimeout
+	case errors.As(err, &pe) && pe.NotStarted:
+		return KindError
 	case errors.As(err, &pe):
 		return KindCrashed
 	case errors.Is(err, context.Canceled):

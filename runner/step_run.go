@@ -130,7 +130,7 @@ func (a *runAction) run(ctx context.Context, s *session) error {
 		stdin = a.stdin.bytes(s.addrs)
 	}
 	timeout := s.stepTimeout(a.timeout)
-	p, err := startProc("run", argv, "", nil, stdin, maxOutput)
+	p, err := startProc("run", argv, "", nil, stdin, maxOutput, a.cmd.startHint())
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 // the servers' addresses are known.
 type template struct {
 	segs []segment
+	vars []string // the vars filled in while decoding, for messages
 }
 
 type segment struct {
@@ -43,6 +44,7 @@ func (d *decoder) template(n *yaml.Node, s string) *template {
 		name := s[m[2]:m[3]]
 		if seg, ok := d.placeholder(at(n, m[0]), name); ok {
 			if seg.server == "" {
+				t.vars = append(t.vars, name)
 				t.addLit(seg.lit)
 			} else {
 				t.segs = append(t.segs, seg)
