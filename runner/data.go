@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -218,7 +219,7 @@ func (d *decoder) hexBytes(n *yaml.Node, s string) ([]byte, bool) {
 		case r < 0x80 && isHexDigit(byte(r)):
 			digits = append(digits, byte(r))
 		default:
-			d.errorf(at(n, i), "hex: found %q, expected hex digits (0-9, a-f) and spaces", r)
+			d.errorf(n, "hex: found %q (character %d of the string), expected hex digits (0-9, a-f) and spaces", r, utf8.RuneCountInString(s[:i])+1)
 			return nil, false
 		}
 	}

@@ -291,7 +291,7 @@ func (d *decoder) testsOf(n *yaml.Node, s *Spec) {
 			continue
 		}
 		if prev, dup := seen[t.Name]; dup {
-			d.errorf(tn, "test %q: the name is used already at %s; test names must be unique", t.Name, prev)
+			d.errs = append(d.errs, &Error{Pos: t.Pos, Msg: fmt.Sprintf("test %q: the name is used already at %s; test names must be unique", t.Name, prev)})
 			continue
 		}
 		seen[t.Name] = t.Pos

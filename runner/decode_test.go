@@ -70,7 +70,7 @@ func TestDecodeErrors(t *testing.T) {
 		{`- send: {u8: 256}`, `t.yaml:8:20: send: u8: 256 is out of range, expected 0 to 255`},
 		{`- send: {u16le: 65536}`, `t.yaml:8:23: send: u16le: 65536 is out of range`},
 		{`- send: {u64: 18446744073709551616}`, `t.yaml:8:21: send: u64: 18446744073709551616 is out of range`},
-		{`- send: {hex: "0g"}`, `t.yaml:8:23: hex: found 'g'`},
+		{`- send: {hex: "0g"}`, `t.yaml:8:21: hex: found 'g' (character 2 of the string)`},
 		{`- send: {text: a, hex: "00"}`, `t.yaml:8:25: send: data has more than one form (text and hex)`},
 		{`- send: {repeat: 2}`, `t.yaml:8:16: send: repeat: needs of: DATA beside it`},
 		{`- send: {data: abc, chunks: [2, 2]}`, `t.yaml:8:9: send: chunks add up to 4 bytes, but the data has 3`},

@@ -216,7 +216,7 @@ type ProgramError struct {
 	TimedOut bool
 	// NotStarted says it could not be started at all: a setup error.
 	NotStarted bool
-	at       time.Time
+	at         time.Time
 }
 
 func (e *ProgramError) Error() string {

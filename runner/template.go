@@ -42,7 +42,7 @@ func (d *decoder) template(n *yaml.Node, s string) *template {
 		t.addLit(s[rest:m[0]])
 		rest = m[1]
 		name := s[m[2]:m[3]]
-		if seg, ok := d.placeholder(at(n, m[0]), name); ok {
+		if seg, ok := d.placeholder(n, name); ok {
 			if seg.server == "" {
 				t.vars = append(t.vars, name)
 				t.addLit(seg.lit)

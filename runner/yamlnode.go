@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -52,35 +51,6 @@ func (d *decoder) pos(n *yaml.Node) Pos { return Pos{d.file, n.Line, n.Column} }
 
 func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
 	d.errs = append(d.errs, &Error{Pos: d.pos(n), Msg: fmt.Sprintf(format, args...)})
-}
-
-// at returns a node positioned at byte offset off of scalar n's value, so
-// that an error points at the fault inside a string. Where the value does
-// not map simply onto the source (several lines, escapes), it returns n.
-func at(n *yaml.Node, off int) *yaml.Node {
-	n = resolve(n)
-	v := n.Value[:min(off, len(n.Value))]
-	if strings.ContainsAny(n.Value, "\n\r") {
-		return n
-	}
-	shifted := *n
-	switch n.Style {
-	case 0:
-	case yaml.SingleQuotedStyle:
-		if strings.Contains(v, "'") {
-			return n
-		}
-		shifted.Column++
-	case yaml.DoubleQuotedStyle:
-		if strings.ContainsAny(v, "\"\\") || !utf8.ValidString(v) {
-			return n
-		}
-		shifted.Column++
-	default:
-		return n
-	}
-	shifted.Column += utf8.RuneCountInString(v)
-	return &shifted
 }
 
 // resolve follows an alias to the node it names.
