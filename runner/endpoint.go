@@ -97,6 +97,16 @@ func (e *expectError) describe() string {
 
 func (e *expectError) Unwrap() error { return e.cause }
 
+// newExpectError says that m did not hold on got, and why (cause).
+func newExpectError(m matcher, got []byte, cause error, wait time.Duration, dgram bool) *expectError {
+	x := &expectError{want: m.String(), got: got, wantB: expected(m), offset: -1, cause: cause, wait: wait, dgram: dgram}
+	var mm *mismatch
+	if errors.As(cause, &mm) {
+		x.offset = mm.offset
+	}
+	return x
+}
+
 // expect reads until m decides, or the deadline passes. It reads only when
 // m needs more, and the kernel wakes the read when bytes come: there is no
 // poll interval. On a stream, bytes after the match stay buffered.
@@ -107,13 +117,7 @@ func (e *endpoint) expect(ctx context.Context, m matcher, timeout time.Duration)
 	dl := deadline(ctx, timeout)
 	fail := func(cause error, got []byte) error {
 		// A copy: got may be a window on the endpoint's reused store.
-		got = append([]byte(nil), got...)
-		x := &expectError{want: m.String(), got: got, wantB: expected(m), offset: -1, cause: cause, wait: timeout, dgram: !e.stream}
-		var mm *mismatch
-		if errors.As(cause, &mm) {
-			x.offset = mm.offset
-		}
-		return x
+		return newExpectError(m, append([]byte(nil), got...), cause, timeout, !e.stream)
 	}
 	_, silence := m.(silenceMatcher)
 	for {

@@ -39,11 +39,11 @@ type proc struct {
 }
 
 // startProc starts argv. stdin, if not nil, is its standard input (else
-// /dev/null); stdoutKeep is how much of stdout to keep whole from the start;
-// hint is added to the message if it cannot be started.
-func startProc(name string, argv []string, dir string, env []string, stdin []byte, stdoutKeep int, hint string) (*proc, error) {
+// /dev/null); keep is how much of stdout and of stderr to keep whole from
+// the start; hint is added to the message if it cannot be started.
+func startProc(name string, argv []string, dir string, env []string, stdin []byte, keep int, hint string) (*proc, error) {
 	p := &proc{name: name, argv: argv, done: make(chan struct{}),
-		out: newCapBuffer(stdoutKeep, outputKeep), err: newCapBuffer(outputKeep, outputKeep)}
+		out: newCapBuffer(keep, outputKeep), err: newCapBuffer(keep, outputKeep)}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
@@ -193,7 +193,7 @@ func (p *proc) outputTail(who string) string {
 		name string
 		buf  *capBuffer
 	}{{"stdout", p.out}, {"stderr", p.err}} {
-		if text := s.buf.String(); text != "" {
+		if text := shorten(s.buf.String(), outputKeep); text != "" {
 			fmt.Fprintf(&b, "%s %s:\n%s", who, s.name, text)
 			if !strings.HasSuffix(text, "\n") {
 				b.WriteString("\n")
@@ -201,6 +201,14 @@ func (p *proc) outputTail(who string) string {
 		}
 	}
 	return b.String()
+}
+
+// shorten keeps the first and last keep bytes of s, for a report.
+func shorten(s string, keep int) string {
+	if len(s) <= 2*keep+100 {
+		return s
+	}
+	return fmt.Sprintf("%s\n[... %d bytes not shown ...]\n%s", s[:keep], len(s)-2*keep, s[len(s)-keep:])
 }
 
 // A ProgramError is a program under test that ended when it should not

@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -21,7 +20,8 @@ var runStep = &stepKind{
 	decode: decodeRun,
 }
 
-// maxOutput is how much of a client program's stdout is kept for matching.
+// maxOutput is how much of a client program's stdout and stderr is kept
+// for matching.
 const maxOutput = 1 << 20
 
 type runAction struct {
@@ -175,7 +175,7 @@ func (a *runAction) run(ctx context.Context, s *session) error {
 			continue
 		}
 		got, whole := o.buf.Bytes()
-		if !whole && o.name == "stdout" {
+		if !whole {
 			return withOut(fmt.Errorf("%s: the program printed more than %d bytes", o.name, maxOutput))
 		}
 		m := o.m.matcher(s.addrs)
@@ -183,12 +183,7 @@ func (a *runAction) run(ctx context.Context, s *session) error {
 			continue
 		}
 		if err := m.whole(got, o.name); err != nil {
-			x := &expectError{want: m.String(), got: got, wantB: expected(m), offset: -1, cause: err, wait: timeout}
-			var mm *mismatch
-			if errors.As(err, &mm) {
-				x.offset = mm.offset
-			}
-			return withOut(fmt.Errorf("%s: %w", o.name, x))
+			return withOut(fmt.Errorf("%s: %w", o.name, newExpectError(m, got, err, timeout, false)))
 		}
 	}
 	return nil
