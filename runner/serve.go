@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 )
 
 // Serve runs spec's built-in servers (those named, or all) until ctx is
@@ -62,13 +61,4 @@ func serverNames(spec *Spec) []string {
 		out = append(out, s.Name)
 	}
 	return out
-}
-
-// String describes a server's kind and behaviour in a few words.
-func (s *Server) String() string {
-	what := s.Behaviour
-	if s.Run != nil {
-		what = "run " + s.Run.String()
-	}
-	return strings.TrimSpace(s.Type + " " + what)
 }

@@ -12,19 +12,16 @@ import (
 
 // A serverSet is the running instances of a spec's servers for one test.
 type serverSet struct {
-	spec  *Spec
 	names []string
 	inst  map[string]serverInstance // nil for a server given by --addr
 	addrs map[string]Addr           // fixed once all have started
-	// timeout is the default deadline of script steps.
-	timeout time.Duration
 }
 
 // startServers starts fresh instances of every server of spec. Built-in
 // servers bind first, so their ports are known; a program's port is picked
 // before any program starts, so programs may name each other's ports.
 func startServers(ctx context.Context, spec *Spec, timeout time.Duration, opts Options) (*serverSet, error) {
-	set := &serverSet{spec: spec, inst: map[string]serverInstance{}, addrs: map[string]Addr{}, timeout: timeout}
+	set := &serverSet{inst: map[string]serverInstance{}, addrs: map[string]Addr{}}
 	addrs := func() map[string]Addr { return set.addrs }
 	fail := func(err error) (*serverSet, error) {
 		set.stop()

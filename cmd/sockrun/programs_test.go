@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -194,13 +195,7 @@ func echoServer() {
 				p := buf[:n]
 				switch bug {
 				case "cstring":
-					// strlen() on the buffer: the first NUL ends it.
-					for i, b := range p {
-						if b == 0 {
-							p = p[:i]
-							break
-						}
-					}
+					p = cString(p)
 				case "crash":
 					crash()
 				case "highbit":
@@ -233,6 +228,14 @@ func echoServer() {
 			}
 		}
 	})
+}
+
+// cString is what strlen() sees of a buffer: up to its first NUL.
+func cString(p []byte) []byte {
+	if i := bytes.IndexByte(p, 0); i >= 0 {
+		return p[:i]
+	}
+	return p
 }
 
 // crash dies of SIGSEGV, as a C program that dereferences NULL does.
@@ -277,12 +280,7 @@ func udpEchoServer() {
 		case "noreply":
 			continue
 		case "cstring":
-			for i, b := range p {
-				if b == 0 {
-					p = p[:i]
-					break
-				}
-			}
+			p = cString(p)
 		case "onepeer":
 			// Remembers the first client's address and answers it ever after.
 			if first == nil {
