@@ -16,8 +16,8 @@ import (
 //
 //	go test -run XXX -bench Roundtrip -count 5 ./runner
 func benchRoundtrip(b *testing.B, size int, viaEndpoint bool) {
-	srv := &Server{Name: "echo", Type: Stream, Host: "127.0.0.1", Behaviour: "echo"}
-	echo, err := startBuiltin(srv, nil, time.Second, func() map[string]Addr { return nil })
+	srv := &Server{Name: "echo", Type: Stream, Host: "127.0.0.1", Behaviour: lookupBehaviour("echo")}
+	echo, err := startBuiltin(srv, nil, time.Second, func() *env { return newEnv(nil) })
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func benchRoundtrip(b *testing.B, size int, viaEndpoint bool) {
 				b.Fatal(err)
 			}
 			// A matcher is made afresh for each expect, as a step does.
-			if err := e.expect(ctx, &dataMatcher{want: msg}, time.Second); err != nil {
+			if err := e.expect(ctx, newDataMatcher(msg), time.Second); err != nil {
 				b.Fatal(err)
 			}
 			continue

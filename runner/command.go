@@ -29,12 +29,52 @@ func (c *command) startHint() string {
 }
 
 // fill returns the words with placeholders filled in.
-func (c *command) fill(addrs map[string]Addr) []string {
+func (c *command) fill(e *env) ([]string, error) {
 	out := make([]string, len(c.words))
 	for i, w := range c.words {
-		out[i] = w.fill(addrs)
+		var err error
+		if out[i], err = w.fill(e); err != nil {
+			return nil, err
+		}
 	}
-	return out
+	return out, nil
+}
+
+// commandValue decodes a command: a command line to split into words, or
+// a list of words used as they are (each may hold placeholders).
+func (d *decoder) commandValue(n *yaml.Node, what string) *command {
+	r := resolve(n)
+	if r == nil || r.Kind != yaml.SequenceNode {
+		s, ok := d.str(n, what)
+		if !ok {
+			return nil
+		}
+		return d.command(n, s, what)
+	}
+	if len(r.Content) == 0 {
+		d.errorf(n, "%s: found an empty list, expected a program and its arguments", what)
+		return nil
+	}
+	c := &command{}
+	var src []string
+	for _, w := range r.Content {
+		s, ok := d.str(w, what)
+		if !ok {
+			return nil
+		}
+		c.words = append(c.words, d.template(w, s))
+		src = append(src, shellQuote(s))
+	}
+	c.src = strings.Join(src, " ")
+	return c
+}
+
+// shellQuote quotes a word so that splitWords gives it back, for reports.
+func shellQuote(s string) string {
+	if s != "" && !strings.ContainsAny(s, " \t\n'\"\\$`") {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func (d *decoder) command(n *yaml.Node, s, what string) *command {

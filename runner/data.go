@@ -1,12 +1,10 @@
 package runner
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -14,70 +12,192 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// maxData caps one DATA value, so a typo in a repeat count cannot eat the
-// machine's memory.
-const maxData = 64 << 20
+// Caps on data, so that a typo in a repeat count, or a hostile spec,
+// cannot eat the machine: one DATA value describes at most maxData bytes,
+// and all the DATA of one spec at most maxSpecData. Neither is ever held
+// in memory whole: a repeat is generated as it is written or matched.
+const (
+	maxData     = 64 << 20
+	maxSpecData = 1 << 30
+)
 
-// Data is a byte payload of a spec: for send, expect and stdin. Parts with
-// placeholders are filled in at run time.
+// Data is a byte payload of a spec, as decoded: for send, expect and stdin.
+// Parts with placeholders are filled in, and the whole resolved into a
+// payload, when a step runs.
 type Data struct {
-	parts []*template // text parts, with placeholders
-	lit   [][]byte    // byte parts; parts[i] == nil where lit[i] is used
+	parts []dataPart
+	size  int64 // the size in bytes, or -1 while it depends on placeholders
+	wild  bool  // it holds {any: N}, which only an expect can match
+	fixed *payload
 }
 
-// dataKeys are the keys of the mapping forms of DATA.
-var dataKeys = []string{"text", "hex", "file", "u8", "u16", "u32", "u64", "u16le", "u32le", "u64le", "repeat", "of"}
-
-func (v *Data) addBytes(b []byte) {
-	v.parts = append(v.parts, nil)
-	v.lit = append(v.lit, b)
+// A dataPart is one piece of DATA: exactly one field is set.
+type dataPart struct {
+	lit   []byte
+	text  *template
+	rep   *Data // repeated count times
+	count int64
+	lenOf *Data // its length in enc, then it
+	enc   lenEnc
+	any   int64 // this many bytes, whatever they are
 }
+
+func newData() *Data { return &Data{} }
+
+func (v *Data) add(p dataPart) {
+	v.parts = append(v.parts, p)
+	switch {
+	case p.text != nil:
+		if _, ok := p.text.static(); !ok {
+			v.size = -1
+		}
+	case p.rep != nil && p.rep.size < 0, p.lenOf != nil && p.lenOf.size < 0:
+		v.size = -1
+	}
+	if p.rep != nil && p.rep.wild || p.lenOf != nil && p.lenOf.wild || p.any > 0 {
+		v.wild = true
+	}
+	if v.size >= 0 {
+		v.size += p.staticSize()
+	}
+}
+
+func (p dataPart) staticSize() int64 {
+	switch {
+	case p.text != nil:
+		s, _ := p.text.static()
+		return int64(len(s))
+	case p.rep != nil:
+		return p.rep.size * p.count
+	case p.lenOf != nil:
+		return int64(p.enc.width()) + p.lenOf.size
+	case p.any > 0:
+		return p.any
+	}
+	return int64(len(p.lit))
+}
+
+func (v *Data) addBytes(b []byte) { v.add(dataPart{lit: b}) }
 
 func (v *Data) addText(t *template) {
 	if s, ok := t.static(); ok {
 		v.addBytes([]byte(s))
 		return
 	}
-	v.parts = append(v.parts, t)
-	v.lit = append(v.lit, nil)
+	v.add(dataPart{text: t})
 }
 
-func (v *Data) add(w *Data) {
-	v.parts = append(v.parts, w.parts...)
-	v.lit = append(v.lit, w.lit...)
+func (v *Data) addData(w *Data) {
+	for _, p := range w.parts {
+		v.add(p)
+	}
 }
 
-// static returns the bytes if they are known before the test runs.
+// static returns the bytes if they are known before the test runs (and
+// hold no wildcard): for tests and small checks, never for a flood.
 func (v *Data) static() ([]byte, bool) {
-	var out []byte
-	for i, t := range v.parts {
-		if t != nil {
-			return nil, false
-		}
-		out = append(out, v.lit[i]...)
+	if v.size < 0 || v.wild {
+		return nil, false
 	}
-	return out, true
+	p, err := v.resolve(nil)
+	if err != nil {
+		return nil, false
+	}
+	return p.bytes(0, p.size), true
 }
 
-// bytes returns the payload with placeholders filled in.
-func (v *Data) bytes(addrs map[string]Addr) []byte {
-	var out []byte
-	for i, t := range v.parts {
-		if t != nil {
-			out = append(out, t.fill(addrs)...)
-		} else {
-			out = append(out, v.lit[i]...)
+// resolve fills in the placeholders from e and returns the payload. A
+// payload known while decoding is made once and shared.
+func (v *Data) resolve(e *env) (*payload, error) {
+	if v.fixed != nil {
+		return v.fixed, nil
+	}
+	p := &payload{}
+	for _, part := range v.parts {
+		switch {
+		case part.text != nil:
+			s, err := part.text.fill(e)
+			if err != nil {
+				return nil, err
+			}
+			p.addBytes([]byte(s))
+		case part.rep != nil:
+			inner, err := part.rep.resolve(e)
+			if err != nil {
+				return nil, err
+			}
+			if inner.size*part.count > maxData {
+				return nil, fmt.Errorf("repeat: %d times %d bytes is more than the limit of %d bytes", part.count, inner.size, maxData)
+			}
+			p.addRepeat(inner, part.count)
+		case part.lenOf != nil:
+			inner, err := part.lenOf.resolve(e)
+			if err != nil {
+				return nil, err
+			}
+			head, err := part.enc.encode(inner.size)
+			if err != nil {
+				return nil, err
+			}
+			p.addBytes(head)
+			p.addPayload(inner)
+		case part.any > 0:
+			p.addAny(part.any)
+		default:
+			p.addBytes(part.lit)
 		}
 	}
-	if out == nil {
-		out = []byte{}
+	return p, nil
+}
+
+// seal makes the payload of static data once, at decode time.
+func (v *Data) seal() {
+	if v.size >= 0 && v.fixed == nil {
+		if p, err := v.resolve(nil); err == nil {
+			v.fixed = p
+		}
 	}
-	return out
+}
+
+// A lenEnc is how {len: ENC, of: DATA} writes the length of DATA.
+type lenEnc string
+
+var lenEncs = []string{"u8", "u16", "u32", "u64", "u16le", "u32le", "u64le"}
+
+func (l lenEnc) width() int {
+	switch strings.TrimSuffix(string(l), "le") {
+	case "u8":
+		return 1
+	case "u16":
+		return 2
+	case "u32":
+		return 4
+	}
+	return 8
+}
+
+func (l lenEnc) encode(n int64) ([]byte, error) {
+	w := l.width()
+	if w < 8 && uint64(n) > uint64(1)<<(8*w)-1 {
+		return nil, fmt.Errorf("len: %d bytes do not fit in %s (at most %d)", n, l, uint64(1)<<(8*w)-1)
+	}
+	return putUint(uint64(n), w, strings.HasSuffix(string(l), "le")), nil
+}
+
+// putUint writes v in width bytes, big-endian unless le.
+func putUint(v uint64, width int, le bool) []byte {
+	var full [8]byte
+	if le {
+		binary.LittleEndian.PutUint64(full[:], v)
+		return append([]byte(nil), full[:width]...)
+	}
+	binary.BigEndian.PutUint64(full[:], v)
+	return append([]byte(nil), full[8-width:]...)
 }
 
 // data decodes DATA: a string, a mapping form, or a list of these.
 func (d *decoder) data(n *yaml.Node, what string) *Data {
-	v := &Data{}
+	v := newData()
 	n = resolve(n)
 	switch {
 	case isNull(n):
@@ -86,126 +206,213 @@ func (d *decoder) data(n *yaml.Node, what string) *Data {
 		v.addText(d.template(n, d.scalarBytes(n)))
 	case n.Kind == yaml.SequenceNode:
 		for _, e := range n.Content {
-			v.add(d.data(e, what))
+			v.addData(d.data(e, what))
 		}
 	case n.Kind == yaml.MappingNode:
-		pairs, _ := d.mapping(n, what, dataKeys...)
+		pairs, _ := d.mapping(n, what, dataKeys()...)
 		d.dataForm(n, pairs, what, v)
+	}
+	d.spend(n, v, what)
+	return v
+}
+
+// sendData decodes DATA that is written, not matched: no wildcards.
+func (d *decoder) sendData(n *yaml.Node, what string) *Data {
+	v := d.data(n, what)
+	if v.wild {
+		d.errorf(n, "%s: {any: N} matches any bytes, so it can only be expected, not sent", what)
 	}
 	return v
 }
 
+// spend charges a decoded value against the caps: each value, and all the
+// DATA of the spec together. A value nested in another (a list's items, a
+// repeat's of:) is charged again as part of its parent, which only makes
+// the spec's budget stricter, never looser.
+func (d *decoder) spend(n *yaml.Node, v *Data, what string) {
+	if v.size < 0 {
+		return
+	}
+	if v.size > maxData {
+		d.errorf(n, "%s: the data is %d bytes, more than the limit of %d bytes for one value", what, v.size, maxData)
+		v.parts, v.size = nil, 0
+		return
+	}
+	d.dataSpent += v.size
+	if d.dataSpent > maxSpecData && !d.overBudget {
+		d.overBudget = true
+		d.errorf(n, "%s: the spec's data adds up to more than %d bytes (the limit for one spec)", what, int64(maxSpecData))
+	}
+	v.seal()
+}
+
 // dataForm decodes the pairs of one mapping form of DATA into v.
 func (d *decoder) dataForm(n *yaml.Node, pairs []kv, what string, v *Data) {
-	var rep, of *kv
+	var form *dataKind
+	var forms []kv
+	for _, p := range pairs {
+		if p.name == "of" {
+			continue
+		}
+		forms = append(forms, p)
+		form = lookupDataKind(p.name)
+	}
+	switch {
+	case len(forms) > 1:
+		d.errorf(forms[1].key, "%s: data has more than one form (%s and %s); use a list to concatenate them", what, forms[0].name, forms[1].name)
+		return
+	case len(forms) == 0 && len(pairs) > 0:
+		d.errorf(pairs[0].key, "%s: of: needs repeat: COUNT or len: ENCODING beside it", what)
+		return
+	case form == nil:
+		d.errorf(n, "%s: found an empty mapping, expected one of: %s", what, strings.Join(dataKeys(), ", "))
+		return
+	}
+	var of *kv
 	for i, p := range pairs {
-		switch p.name {
-		case "repeat":
-			rep = &pairs[i]
-		case "of":
+		if p.name == "of" {
 			of = &pairs[i]
 		}
 	}
-	kinds := len(pairs)
-	if rep != nil || of != nil {
-		kinds -= btoi(rep != nil) + btoi(of != nil) - 1
-	}
-	if kinds > 1 {
-		d.errorf(pairs[1].key, "%s: data has more than one form (%s and %s); use a list to concatenate them", what, pairs[0].name, pairs[1].name)
+	if form.of && of == nil {
+		d.errorf(forms[0].key, "%s: %s: needs of: DATA beside it", what, form.name)
 		return
 	}
-	if kinds == 0 {
-		d.errorf(n, "%s: found an empty mapping, expected one of: %s", what, strings.Join(dataKeys, ", "))
+	if !form.of && of != nil {
+		d.errorf(of.key, "%s: of: goes with repeat: or len:, not with %s:", what, form.name)
 		return
 	}
-	if rep != nil || of != nil {
-		d.repeat(n, rep, of, what, v)
-		return
+	var ofVal *yaml.Node
+	if of != nil {
+		ofVal = of.val
 	}
-	p := pairs[0]
-	switch p.name {
-	case "text":
-		if _, ok := d.str(p.val, what+": text"); ok {
-			v.addText(d.template(p.val, d.scalarBytes(resolve(p.val))))
+	form.decode(d, forms[0], ofVal, what, v)
+}
+
+// A dataKind is one mapping form of DATA: an entry of the data table.
+type dataKind struct {
+	name   string
+	form   string // how it is written, for the reference
+	doc    string
+	of     bool // it takes of: DATA beside it
+	decode func(d *decoder, p kv, of *yaml.Node, what string, v *Data)
+}
+
+// dataKinds is the table of DATA's mapping forms, in the reference's order.
+func dataKinds() []*dataKind {
+	kinds := []*dataKind{
+		{name: "text", form: "{text: STRING}", doc: "the string's bytes (placeholders filled in)", decode: decodeText},
+		{name: "hex", form: `{hex: "de ad be ef"}`, doc: "bytes in hex; spaces allowed", decode: decodeHex},
+		{name: "file", form: "{file: PATH}", doc: "a file's bytes, relative to the spec", decode: decodeFile},
+	}
+	for _, name := range lenEncs {
+		order := "big-endian (network byte order)"
+		if strings.HasSuffix(name, "le") {
+			order = "little-endian"
 		}
-	case "hex":
-		if s, ok := d.str(p.val, what+": hex"); ok {
-			if b, ok := d.hexBytes(p.val, s); ok {
-				v.addBytes(b)
-			}
+		if name == "u8" {
+			order = "one byte"
 		}
-	case "file":
-		if s, ok := d.str(p.val, what+": file"); ok {
-			path := s
-			if !filepath.IsAbs(path) {
-				path = filepath.Join(d.dir, path)
-			}
-			b, err := os.ReadFile(path)
-			switch {
-			case err != nil:
-				d.errorf(p.val, "%s: file: %v", what, err)
-			case len(b) > maxData:
-				d.errorf(p.val, "%s: file: %s has %d bytes, more than the limit of %d", what, s, len(b), maxData)
-			default:
-				v.addBytes(b)
-			}
+		kinds = append(kinds, &dataKind{name: name, form: "{" + name + ": N}", doc: "the number N, " + order, decode: decodeNumber})
+	}
+	return append(kinds,
+		&dataKind{name: "repeat", form: "{repeat: COUNT, of: DATA}", doc: "DATA, COUNT times (made as it is written, never held whole)", of: true, decode: decodeRepeat},
+		&dataKind{name: "len", form: "{len: u8|u16|u32|u16le|u32le, of: DATA}", doc: "the length of DATA in that encoding, then DATA", of: true, decode: decodeLen},
+		&dataKind{name: "any", form: "{any: N}", doc: "in what an expect matches: any N bytes", decode: decodeAny},
+	)
+}
+
+func lookupDataKind(name string) *dataKind {
+	for _, k := range dataKinds() {
+		if k.name == name {
+			return k
 		}
-	default:
-		d.number(p, what, v)
+	}
+	return nil
+}
+
+// dataKeys are the keys of the mapping forms of DATA.
+func dataKeys() []string {
+	var out []string
+	for _, k := range dataKinds() {
+		out = append(out, k.name)
+	}
+	return append(out, "of")
+}
+
+func decodeText(d *decoder, p kv, _ *yaml.Node, what string, v *Data) {
+	if _, ok := d.str(p.val, what+": text"); ok {
+		v.addText(d.template(p.val, d.scalarBytes(resolve(p.val))))
 	}
 }
 
-func btoi(b bool) int {
-	if b {
-		return 1
+func decodeHex(d *decoder, p kv, _ *yaml.Node, what string, v *Data) {
+	if s, ok := d.str(p.val, what+": hex"); ok {
+		if b, ok := d.hexBytes(p.val, s); ok {
+			v.addBytes(b)
+		}
 	}
-	return 0
 }
 
-// number decodes {u8: N} and its kin: big-endian unless the name ends in le.
-func (d *decoder) number(p kv, what string, v *Data) {
-	bits := map[string]int{"u8": 8, "u16": 16, "u32": 32, "u64": 64, "u16le": 16, "u32le": 32, "u64le": 64}[p.name]
-	max := uint64(math.MaxUint64) >> (64 - bits)
+func decodeFile(d *decoder, p kv, _ *yaml.Node, what string, v *Data) {
+	if s, ok := d.str(p.val, what+": file"); ok {
+		if b, ok := d.readDataFile(p.val, s, what); ok {
+			v.addBytes(b)
+		}
+	}
+}
+
+// decodeNumber decodes {u8: N} and its kin: big-endian unless the name
+// ends in le.
+func decodeNumber(d *decoder, p kv, _ *yaml.Node, what string, v *Data) {
+	enc := lenEnc(p.name)
+	max := uint64(math.MaxUint64) >> (64 - 8*enc.width())
 	n, ok := d.integer(p.val, what+": "+p.name, 0, max, false)
 	if !ok {
 		return
 	}
 	// n holds the value's bits even above MaxInt64; uint64 takes them back.
-	var full [8]byte
-	b := full[:bits/8]
-	if strings.HasSuffix(p.name, "le") {
-		binary.LittleEndian.PutUint64(full[:], uint64(n))
-	} else {
-		binary.BigEndian.PutUint64(full[:], uint64(n))
-		b = full[8-bits/8:]
-	}
-	v.addBytes(b)
+	v.addBytes(putUint(uint64(n), enc.width(), strings.HasSuffix(p.name, "le")))
 }
 
-func (d *decoder) repeat(n *yaml.Node, rep, of *kv, what string, v *Data) {
-	if rep == nil {
-		d.errorf(of.key, "%s: of: needs repeat: COUNT beside it", what)
-		return
-	}
-	if of == nil {
-		d.errorf(rep.key, "%s: repeat: needs of: DATA beside it", what)
-		return
-	}
-	count, ok := d.count(rep.val, what+": repeat")
-	inner := d.data(of.val, what+": of")
+func decodeRepeat(d *decoder, p kv, of *yaml.Node, what string, v *Data) {
+	count, ok := d.count(p.val, what+": repeat")
+	inner := d.data(of, what+": of")
 	if !ok {
 		return
 	}
-	b, static := inner.static()
-	if !static {
-		d.errorf(of.val, "%s: repeat: of: cannot hold placeholders of server addresses", what)
+	if inner.size > 0 && int64(count)*inner.size > maxData {
+		d.errorf(p.val, "%s: repeat: %d times %d bytes is more than the limit of %d bytes", what, count, inner.size, maxData)
 		return
 	}
-	if len(b)*count > maxData {
-		d.errorf(rep.val, "%s: repeat: %d times %d bytes is more than the limit of %d bytes", what, count, len(b), maxData)
+	v.add(dataPart{rep: inner, count: int64(count)})
+}
+
+func decodeLen(d *decoder, p kv, of *yaml.Node, what string, v *Data) {
+	enc, ok := d.oneOf(p.val, what+": len", lenEncs...)
+	inner := d.data(of, what+": of")
+	if !ok {
 		return
 	}
-	v.addBytes(bytes.Repeat(b, count))
+	if inner.size >= 0 {
+		if _, err := lenEnc(enc).encode(inner.size); err != nil {
+			d.errorf(p.val, "%s: %v", what, err)
+			return
+		}
+	}
+	v.add(dataPart{lenOf: inner, enc: lenEnc(enc)})
+}
+
+func decodeAny(d *decoder, p kv, _ *yaml.Node, what string, v *Data) {
+	n, ok := d.count(p.val, what+": any")
+	if !ok {
+		return
+	}
+	if n == 0 {
+		d.errorf(p.val, "%s: any: found 0, expected a count of 1 or more bytes", what)
+		return
+	}
+	v.add(dataPart{any: int64(n)})
 }
 
 // hexBytes decodes hex digits; white space between them is allowed. An

@@ -26,6 +26,9 @@ type LoadOptions struct {
 	// Programs replace servers' behaviours with programs under test
 	// (--run NAME=COMMAND), by server name.
 	Programs map[string]string
+	// Addrs name servers that already run elsewhere (--addr NAME=...):
+	// such a server needs neither behaviour: nor run:.
+	Addrs map[string]string
 }
 
 // Load reads and decodes a spec file. The error, if any, holds an *Error
@@ -51,9 +54,14 @@ func Parse(file string, src []byte, opts LoadOptions) (*Spec, error) {
 		return nil, errorList([]*Error{{Pos: Pos{file, 1, 1}, Msg: "the file is empty; expected a spec with servers: and tests:"}})
 	}
 	spec := d.spec(doc.Content[0], opts)
-	for name := range opts.Programs {
-		if d.servers[name] == nil {
-			d.errs = append(d.errs, &Error{Pos: Pos{File: file}, Msg: fmt.Sprintf("--run %s=...: the file has no server %q%s", name, name, listOf(keys(d.servers)))})
+	for _, flag := range []struct {
+		name string
+		m    map[string]string
+	}{{"--run", opts.Programs}, {"--addr", opts.Addrs}} {
+		for _, name := range keys(flag.m) {
+			if d.servers[name] == nil {
+				d.errs = append(d.errs, &Error{Pos: Pos{File: file}, Msg: fmt.Sprintf("%s %s=...: the file has no server %q%s", flag.name, name, name, listOf(keys(d.servers)))})
+			}
 		}
 	}
 	if err := errorList(d.errs); err != nil {
@@ -112,15 +120,20 @@ func (d *decoder) spec(root *yaml.Node, opts LoadOptions) *Spec {
 			s.Timeout = v
 		}
 	}
+	d.vars = map[string]*string{}
 	if n := top.val("vars"); n != nil {
-		d.varsOf(n, s)
+		d.varsOf(n)
 	}
 	for k, v := range opts.Vars {
-		s.Vars[k] = v
+		d.vars[k] = &v
 	}
-	d.vars = s.Vars
+	for k, v := range d.vars {
+		if v != nil {
+			s.Vars[k] = *v
+		}
+	}
 	if n := top.val("servers"); n != nil {
-		d.serversOf(n, s, opts.Programs)
+		d.serversOf(n, s, opts)
 	}
 	if n := top.val("tests"); n != nil {
 		d.testsOf(n, s)
@@ -130,7 +143,9 @@ func (d *decoder) spec(root *yaml.Node, opts LoadOptions) *Spec {
 	return s
 }
 
-func (d *decoder) varsOf(n *yaml.Node, s *Spec) {
+// varsOf decodes vars:. A var written with no value (client: ~) must be
+// given with --var: a test that needs it is skipped until it is.
+func (d *decoder) varsOf(n *yaml.Node) {
 	pairs, _ := d.mapping(n, "vars", nil...)
 	for _, p := range pairs {
 		if slices.Contains(addrFields, p.name) {
@@ -141,24 +156,27 @@ func (d *decoder) varsOf(n *yaml.Node, s *Spec) {
 			d.errorf(p.key, "vars: %q is not a name a placeholder can use; expected letters, digits, _ - and .", p.name)
 			continue
 		}
+		if isNull(p.val) {
+			d.vars[p.name] = nil
+			continue
+		}
 		if v, ok := d.str(p.val, "vars: "+p.name); ok {
-			s.Vars[p.name] = v
+			d.vars[p.name] = &v
 		}
 	}
 }
 
 var serverKeys = []string{"type", "host", "port", "path", "behaviour", "script", "loop", "run", "ready", "dir", "env"}
 
-var behaviours = []string{"echo", "discard", "close", "refuse", "script"}
-
-func (d *decoder) serversOf(n *yaml.Node, s *Spec, programs map[string]string) {
+func (d *decoder) serversOf(n *yaml.Node, s *Spec, opts LoadOptions) {
 	pairs, ok := d.mapping(n, "servers", nil...)
 	if !ok {
 		return
 	}
 	// Register every name first: a server's run line may name another's port.
 	for _, p := range pairs {
-		srv := &Server{Name: p.name, Pos: d.pos(p.key), Type: Stream, Host: "127.0.0.1", Ready: DefaultReady}
+		srv := &Server{Name: p.name, Pos: d.pos(p.key), Type: Stream, Host: "127.0.0.1", Ready: DefaultReady,
+			uses: map[string]bool{}, needs: map[string]bool{}}
 		d.servers[p.name] = srv
 		s.Servers = append(s.Servers, srv)
 	}
@@ -176,7 +194,8 @@ func (d *decoder) serversOf(n *yaml.Node, s *Spec, programs map[string]string) {
 		d.serverAddr(s.Servers[i], fields[i])
 	}
 	for i, p := range pairs {
-		d.serverRole(s.Servers[i], p, fields[i], programs, typos[i])
+		_, elsewhere := opts.Addrs[p.name]
+		d.serverRole(s.Servers[i], p, fields[i], opts.Programs, elsewhere || typos[i])
 	}
 }
 
@@ -204,11 +223,12 @@ func (d *decoder) serverAddr(srv *Server, f kvs) {
 	}
 }
 
-// serverRole decodes what a server does: a behaviour or a program.
-// typo says a misspelt key was reported already.
-func (d *decoder) serverRole(srv *Server, p kv, f kvs, programs map[string]string, typo bool) {
+// serverRole decodes what a server does: a behaviour or a program. quiet
+// says not to ask for one: the server is given by --addr, or a misspelt
+// key was reported already.
+func (d *decoder) serverRole(srv *Server, p kv, f kvs, programs map[string]string, quiet bool) {
 	what := "server " + srv.Name
-	d.scope = &scope{server: srv, conns: map[string]*Server{srv.Name: srv}}
+	d.scope = &scope{server: srv, conns: map[string]*Server{srv.Name: srv}, uses: srv.uses, needs: srv.needs, captures: map[string]bool{}}
 	defer func() { d.scope = nil }()
 	beh, run := f["behaviour"], f["run"]
 	cmdline, fromCLI := programs[srv.Name]
@@ -222,32 +242,33 @@ func (d *decoder) serverRole(srv *Server, p kv, f kvs, programs map[string]strin
 			srv.Run = d.command(run.val, s, what+": run")
 		}
 	case beh.val != nil:
-		srv.Behaviour, _ = d.oneOf(beh.val, what+": behaviour", behaviours...)
-	case !typo:
-		d.errorf(p.key, "%s: needs behaviour: (%s) or run: COMMAND", what, strings.Join(behaviours, ", "))
+		if name, ok := d.oneOf(beh.val, what+": behaviour", behaviourNames()...); ok {
+			srv.Behaviour = lookupBehaviour(name)
+		}
+	case !quiet:
+		d.errorf(p.key, "%s: needs behaviour: (%s) or run: COMMAND, or give it on the command line: --run %s=COMMAND (a program under test) or --addr %s=HOST:PORT (a server already running)",
+			what, strings.Join(behaviourNames(), ", "), srv.Name, srv.Name)
 	}
-	if srv.Behaviour == "close" && srv.Type == Dgram {
-		d.errorf(beh.val, "%s: behaviour: close accepts a connection and closes it, so it needs a stream server", what)
-	}
-	if srv.Behaviour == "refuse" && srv.Type == Dgram {
-		d.errorf(beh.val, "%s: behaviour: refuse binds a port that does not listen, so it needs a stream server", what)
+	if k := srv.Behaviour; k != nil && srv.Run == nil && srv.Type != "" && !(srv.Type == Stream && k.stream || srv.Type == Dgram && k.dgram) {
+		d.errorf(beh.val, "%s: behaviour: %s serves %s sockets only; this server is %s", what, k.name, k.socketTypes(), srv.Type)
 	}
 	script := f["script"]
+	isScript := srv.Behaviour != nil && srv.Behaviour.script && srv.Run == nil
 	switch {
-	case script.val != nil && srv.Behaviour == "script" && srv.Run == nil:
+	case script.val != nil && isScript:
 		srv.Script = d.steps(script.val, what+": script")
 		if len(srv.Script) == 0 && len(d.errs) == 0 {
 			d.errorf(script.val, "%s: script: found no steps, expected a list of steps", what)
 		}
 	case script.val != nil && srv.Run == nil:
 		d.errorf(script.key, "%s: script: needs behaviour: script", what)
-	case srv.Behaviour == "script":
+	case isScript:
 		d.errorf(beh.val, "%s: behaviour: script needs script: a list of steps", what)
 	}
 	if n := f.val("loop"); n != nil {
 		srv.Loop, _ = d.boolean(n, what+": loop")
 		switch {
-		case srv.Behaviour != "script" && srv.Run == nil:
+		case !isScript && srv.Run == nil:
 			d.errorf(f["loop"].key, "%s: loop: goes with behaviour: script", what)
 		case srv.Type == Dgram:
 			d.errorf(f["loop"].key, "%s: loop: is for stream scripts; a dgram script runs again for each datagram anyway", what)
@@ -272,7 +293,7 @@ func (d *decoder) serverRole(srv *Server, p kv, f kvs, programs map[string]strin
 	}
 }
 
-var testKeys = []string{"name", "points", "hidden", "hint", "timeout", "steps"}
+var testKeys = []string{"name", "points", "hidden", "hint", "timeout", "servers", "steps"}
 
 func (d *decoder) testsOf(n *yaml.Node, s *Spec) {
 	n = resolve(n)
@@ -297,6 +318,36 @@ func (d *decoder) testsOf(n *yaml.Node, s *Spec) {
 		seen[t.Name] = t.Pos
 		s.Tests = append(s.Tests, t)
 	}
+}
+
+// usage works out which servers a test starts and which unset vars it
+// needs: what its own steps name, and what those servers name in turn.
+func usage(s *Spec, uses, needs map[string]bool) (servers, vars []string) {
+	var visit func(name string)
+	visit = func(name string) {
+		if uses[name] {
+			return
+		}
+		uses[name] = true
+		srv := s.Server(name)
+		for n := range srv.needs {
+			needs[n] = true
+		}
+		for n := range srv.uses {
+			visit(n)
+		}
+	}
+	direct := keys(uses)
+	clear(uses)
+	for _, n := range direct {
+		visit(n)
+	}
+	for _, srv := range s.Servers {
+		if uses[srv.Name] {
+			servers = append(servers, srv.Name)
+		}
+	}
+	return servers, keys(needs)
 }
 
 func (d *decoder) test(n *yaml.Node, s *Spec) *Test {
@@ -340,16 +391,46 @@ func (d *decoder) test(n *yaml.Node, s *Spec) *Test {
 	}
 	v := f.val("steps")
 	if v == nil {
+		if sv := f.val("servers"); sv != nil {
+			d.testServers(sv, what, &scope{uses: map[string]bool{}})
+		}
 		if !typo {
 			d.errorf(n, "%s: needs steps: a list of steps", what)
 		}
 		return t
 	}
-	d.scope = &scope{conns: map[string]*Server{}}
+	sc := &scope{conns: map[string]*Server{}, uses: map[string]bool{}, needs: map[string]bool{}, captures: map[string]bool{}}
+	if v := f.val("servers"); v != nil {
+		d.testServers(v, what, sc)
+	}
+	d.scope = sc
 	t.Steps = d.steps(v, what+": steps")
 	d.scope = nil
+	t.Servers, t.Needs = usage(s, sc.uses, sc.needs)
 	if n := resolve(v); n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
 		d.errorf(v, "%s: steps: the list is empty; a test with no steps cannot fail", what)
 	}
 	return t
+}
+
+// testServers decodes a test's servers: list, which names servers the test
+// starts though no step names them (a client program that finds its
+// server by itself, say).
+func (d *decoder) testServers(n *yaml.Node, what string, sc *scope) {
+	n = resolve(n)
+	if n.Kind != yaml.SequenceNode {
+		d.errorf(n, "%s: servers: found %s, expected a list of server names", what, found(n))
+		return
+	}
+	for _, e := range n.Content {
+		name, ok := d.name(e, what+": servers")
+		if !ok {
+			continue
+		}
+		if d.servers[name] == nil {
+			d.errorf(e, "%s: servers: unknown server %q%s; expected one of the file's servers%s", what, name, didYouMean(name, keys(d.servers)), listOf(keys(d.servers)))
+			continue
+		}
+		sc.uses[name] = true
+	}
 }

@@ -75,7 +75,7 @@ func TestDecodeErrors(t *testing.T) {
 		{`- send: {repeat: 2}`, `t.yaml:8:16: send: repeat: needs of: DATA beside it`},
 		{`- send: {data: abc, chunks: [2, 2]}`, `t.yaml:8:9: send: chunks add up to 4 bytes, but the data has 3`},
 		{`- send: {data: a, chunks: 0}`, `found 0, expected a count of 1 or more`},
-		{`- send: {file: nope.bin}`, `t.yaml:8:22: send: file: open nope.bin`},
+		{`- send: {file: nope.bin}`, `t.yaml:8:22: send: file: stat nope.bin: no such file`},
 		{`- expect: {regex: "("}`, `t.yaml:8:25: expect: regex: missing closing )`},
 		{`- expect: {regex: "x*"}`, `matches no bytes at all, so it would always hold`},
 		{`- expect: {contains: a, line: b}`, `t.yaml:8:31: expect: a second matcher "line" beside "contains"`},
@@ -88,7 +88,7 @@ func TestDecodeErrors(t *testing.T) {
 		{`- run: "a 'b"`, `run: unterminated ' quote`},
 		{`- run: {cmd: x, exit: maybe}`, `run: exit: found "maybe"`},
 		{`- run: {cmd: x, stdout: {eof: true}}`, `eof: has no meaning for a program's output`},
-		{`- connect: udp` + "\n      - expect: {eof: true}", `t.yaml:9:9: expect: eof: a datagram socket has no end of stream`},
+		{`- connect: udp` + "\n      - expect: {eof: true}", `t.yaml:9:18: expect: eof: a datagram socket has no end of stream`},
 		{`- connect: udp` + "\n      - close: {how: write}", `t.yaml:9:22: close: how: write (a half-close) needs a stream connection`},
 		{`- send: "{{udp.path}}"`, `placeholder {{path}}: server udp listens on a port`},
 		{`- send`, `t.yaml:8:9: step: found "send", expected a mapping with one step key: connect, send, expect, choose, close, sleep, restart, run (write send: with a colon)`},
@@ -115,7 +115,7 @@ func TestDecodeTopLevelErrors(t *testing.T) {
 		{"- a\n", "t.yaml:1:1: spec: found a list, expected a mapping"},
 		{"servers: {}\ntests: []\n", "t.yaml:2:8: tests: the list is empty"},
 		{"servers:\n  a: {behaviour: echo, run: x}\ntests: [{name: t, steps: [{sleep: 1s}]}]\n", "t.yaml:2:24: server a: behaviour: and run: both given"},
-		{"servers:\n  a: {behaviour: close, type: dgram}\ntests: [{name: t, steps: [{sleep: 1s}]}]\n", "behaviour: close accepts a connection"},
+		{"servers:\n  a: {behaviour: close, type: dgram}\ntests: [{name: t, steps: [{sleep: 1s}]}]\n", "t.yaml:2:18: server a: behaviour: close serves stream sockets only; this server is dgram"},
 		{"servers:\n  a: {behaviour: script}\ntests: [{name: t, steps: [{sleep: 1s}]}]\n", "behaviour: script needs script:"},
 		{"servers:\n  a: {behaviour: echo, path: x, port: 1}\ntests: [{name: t, steps: [{sleep: 1s}]}]\n", "port: and path: both given"},
 		{"vars: {port: 1}\nservers: {}\ntests: [{name: t, steps: [{sleep: 1s}]}]\n", `t.yaml:1:8: vars: "port" is the name of a server placeholder`},
@@ -178,15 +178,18 @@ tests:
 	if s.Server("echo").Fixed() || !s.Server("u").Fixed() || s.Server("p").Fixed() {
 		t.Errorf("Fixed wrong")
 	}
-	if !s.Server("copy").Loop || s.Server("copy").Behaviour != "script" || len(s.Server("copy").Script) != 1 {
+	if !s.Server("copy").Loop || s.Server("copy").Behaviour.name != "script" || len(s.Server("copy").Script) != 1 {
 		t.Errorf("merge key: %+v", s.Server("copy"))
 	}
 	if s.Tests[1].Points != 3 || !s.Tests[1].Hidden || s.Tests[0].Points != 1 {
 		t.Errorf("points/hidden wrong")
 	}
 	send := s.Tests[0].Steps[1].act.(*sendAction)
-	got := send.data.bytes(map[string]Addr{"echo": {Port: 4242}})
-	if string(got) != "hi 4242" {
+	pl, err := send.data.resolve(newEnv(map[string]Addr{"echo": {Port: 4242}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pl.bytes(0, pl.size); string(got) != "hi 4242" {
 		t.Errorf("placeholders: %q", got)
 	}
 }
@@ -232,7 +235,7 @@ func TestPlaceholderStaysOneWord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := s.Server("e").Run.fill(map[string]Addr{"e": {Port: 7}})
+	got, _ := s.Server("e").Run.fill(newEnv(map[string]Addr{"e": {Port: 7}}))
 	if len(got) != 3 || got[1] != "x y;z" || got[2] != "7" {
 		t.Errorf("words: %q", got)
 	}

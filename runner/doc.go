@@ -26,9 +26,12 @@
 //	      - expect: "Test message."
 //	      - close:
 //
-// Every test gets fresh instances of the file's servers, so that one
-// test's crash cannot fail the next; tests run in parallel unless a server
-// has a fixed port or path.
+// A test starts fresh instances of the servers it uses, and only those:
+// the servers its steps connect to or restart, those its placeholders
+// name ({{port}} is the first server's), those a servers: list on the test
+// names, and those these name in turn. So one test's crash cannot fail the
+// next, and tests run in parallel; tests that use a server with a fixed
+// port or path take turns on it.
 //
 // # Servers
 //
@@ -39,11 +42,12 @@
 //
 // A built-in server has a behaviour: echo sends back what it receives
 // (and, when the client half-closes, the rest and then end-of-stream);
-// discard reads and drops; close accepts and closes at once; refuse binds
-// the port without listening, so that every connection is refused;
-// script runs steps from the server's side, once per connection (stream)
-// or per datagram (dgram), and with loop: true again and again on the
-// same connection until the client closes:
+// discard reads and drops; close accepts and closes at once; hold accepts
+// and never reads, so that the client's buffers fill; refuse binds the
+// port without listening, so that every connection is refused; script
+// runs steps from the server's side, once per connection (stream) or per
+// datagram (dgram), and with loop: true again and again on the same
+// connection until the client closes:
 //
 //	servers:
 //	  sum:
@@ -56,7 +60,13 @@
 //	          - expect: [{u32: 255}, {u32: 1}]
 //	            then: [{send: {u32: 256}}]
 //
-// A step of a script that fails, fails the test, at the script's position.
+// A script is an expectation, too: when a test uses a scripted server and
+// its script did not run to its end (no client came, no datagram came, or
+// a step was still waiting when the test ended), the test fails, at the
+// step that was waiting. A step of a script that fails, fails the test, at
+// the script's position. When the test's own step failed as well, the
+// report names the cause: the test's step, unless it saw its connection
+// end because the script failed (or the program under test died).
 //
 // A program under test replaces the behaviour: run: (or --run NAME=COMMAND
 // on the command line) is its command line, split into words like a shell
@@ -88,19 +98,27 @@
 //	  - run: {cmd: "./client {{echo.port}}", stdout: {contains: "OK"}, exit: 0}
 //
 // send with partial: true writes what the peer takes before the deadline:
-// a client that floods and leaves. run's exit is a code, a list of codes,
-// nonzero or any; its stdout and stderr are matched whole.
+// a client that floods and leaves. One deadline covers a whole send: its
+// timeout, plus the gaps between its chunks. run's cmd: is a command line
+// or a list of words; its exit: is a code, a list of codes, nonzero, any
+// or {signal: SIGPIPE}; its stdout and stderr are matched whole.
 //
 // # Data
 //
 // DATA is a string (YAML double-quoted escapes give any byte: "a\x00\xff"),
 // or {text: S}, {hex: "de ad be ef"}, {file: PATH} (relative to the spec),
 // big-endian {u8: N} {u16: N} {u32: N} {u64: N}, little-endian {u16le: N}
-// {u32le: N} {u64le: N}, {repeat: COUNT, of: DATA}, or a list of these,
-// concatenated:
+// {u32le: N} {u64le: N}, {repeat: COUNT, of: DATA}, {len: ENC, of: DATA}
+// (DATA's length in ENC, u8 to u32le, then DATA), or a list of these,
+// concatenated. In what an expect matches, {any: N} is any N bytes:
 //
 //	steps:
 //	  - send: [{u16: 5}, "hello", {repeat: 3, of: {hex: "00"}}]
+//	  - send: {len: u16, of: "hello"}             # 00 05 68 65 6c 6c 6f
+//	  - expect: [{u16: 0x8180}, {any: 4}, "tail"]  # a 4-byte clock, masked
+//
+// A repeat is never held in memory whole: it is generated as it is
+// written or matched.
 //
 // # Matchers
 //
@@ -116,16 +134,27 @@
 //	  - expect: {length: 8}                      # any 8 bytes
 //	  - expect: {eof: true}                      # the peer closed, nothing more came
 //	  - expect: {silence: true, timeout: 200ms}  # nothing arrives
+//	  - expect: {unordered: [{line: "A: 1"}, {line: "B: 2"}]}  # any order
 //
-// On a dgram connection each matcher judges the next whole datagram.
+// On a dgram connection each matcher judges the next whole datagram;
+// unordered takes one datagram per matcher. regex works on bytes, and its
+// named groups are captured: after
+//
+//   - expect: {regex: 'token=(?P<token>\w+)'}
+//
+// {{token}} is the bytes matched, in every later step of the test.
 //
 // # Placeholders
 //
 // {{port}}, {{host}}, {{addr}} and {{path}} are the first server's (inside
 // a server's own run:, dir: and env:, that server's); {{NAME.port}} and so
 // on name server NAME's; {{VAR}} is a var from vars:, overridden by
-// --var VAR=value. They are filled in strings, text:, line:, commands, dir:
-// and env:. An unknown placeholder is a spec error.
+// --var VAR=value; {{NAME}} is also a regex capture of an earlier step.
+// They are filled in strings, text:, line:, commands, dir: and env:. An
+// unknown placeholder is a spec error. A var declared with no value
+// (client: ~) must be given with --var: until it is, the tests that need
+// it are skipped, saying how to give it; a skipped test scores 0 and does
+// not fail the run.
 //
 // # Results
 //

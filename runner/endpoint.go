@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -22,6 +23,7 @@ const maxDatagram = 1 << 17
 // has received. Client steps and server scripts both act on endpoints.
 type endpoint struct {
 	name   string
+	server string // the server it reaches (a client's); empty in a script
 	conn   net.Conn
 	stream bool
 	buf    []byte // received, not yet consumed: a window on store
@@ -35,6 +37,22 @@ type endpoint struct {
 	log      *transcript
 	stop     func() bool // ends the context watch
 	after    func()      // run after Close: removes a temporary socket file
+	// peerEnded, if set, says why the program this datagram socket talks
+	// to has ended (and so why no datagram will come); see watchPeer.
+	peerEnded atomic.Pointer[error]
+}
+
+// watchPeer makes a read of a datagram socket end as soon as the program
+// serving its peer address ends: no reply can come then, and a datagram
+// socket sees no end of stream. why gives the program's ending.
+func (e *endpoint) watchPeer(ended context.Context, why func() error) {
+	stop := context.AfterFunc(ended, func() {
+		err := why()
+		e.peerEnded.Store(&err)
+		e.conn.SetReadDeadline(time.Unix(1, 0))
+	})
+	prev := e.stop
+	e.stop = func() bool { stop(); return prev() }
 }
 
 // newEndpoint wraps conn. A cancelled ctx wakes any read or write at once.
@@ -70,12 +88,27 @@ func (e *endpoint) write(ctx context.Context, p []byte, dl time.Time) error {
 	return nil
 }
 
+// writePayload writes bytes [from, to) of p: on a stream as they are made,
+// a block at a time; on a datagram socket as one datagram.
+func (e *endpoint) writePayload(ctx context.Context, p *payload, from, to int64, dl time.Time) error {
+	if !e.stream {
+		if to-from > maxDatagram {
+			return fmt.Errorf("a datagram of %d bytes is larger than a datagram can be (%d)", to-from, maxDatagram)
+		}
+		return e.write(ctx, p.bytes(from, to), dl)
+	}
+	return p.each(from, to, func(b []byte, _ bool, _ int64) error { return e.write(ctx, b, dl) })
+}
+
 // An expectError is an expect that did not hold: what was expected, what
-// had arrived, and why it ended.
+// had arrived, and why it ended. got and wantB are windows of the bytes,
+// both starting at byte from of what the expect read: a flood is not kept
+// whole in a report.
 type expectError struct {
 	want   string        // what the matcher expected, described
 	got    []byte        // what had arrived and was not consumed
 	wantB  []byte        // the expected bytes, when there are such
+	from   int           // where the windows start
 	offset int           // where got and wantB first differ, or -1
 	cause  error         // errMismatch, os.ErrDeadlineExceeded, errClosedEarly, ...
 	wait   time.Duration // the deadline it had
@@ -97,13 +130,24 @@ func (e *expectError) describe() string {
 
 func (e *expectError) Unwrap() error { return e.cause }
 
-// newExpectError says that m did not hold on got, and why (cause).
-func newExpectError(m matcher, got []byte, cause error, wait time.Duration, dgram bool) *expectError {
-	x := &expectError{want: m.String(), got: got, wantB: expected(m), offset: -1, cause: cause, wait: wait, dgram: dgram}
+// reportWindow is how many bytes of a long expect a report keeps, around
+// the first difference.
+const reportWindow = 4 << 10
+
+// newExpectError says that m did not hold on got, and why (cause). got
+// is copied: it may be a window on an endpoint's reused store.
+func newExpectError(m matcher, got []byte, _ int, cause error, wait time.Duration, dgram bool) *expectError {
+	x := &expectError{want: m.String(), offset: -1, cause: cause, wait: wait, dgram: dgram}
 	var mm *mismatch
 	if errors.As(cause, &mm) {
 		x.offset = mm.offset
 	}
+	if len(got) > reportWindow || x.offset > reportWindow/2 {
+		x.from = max(0, x.offset-reportWindow/2) &^ 15
+	}
+	to := x.from + reportWindow
+	x.got = append([]byte(nil), got[min(x.from, len(got)):min(to, len(got))]...)
+	x.wantB = expectedBytes(m, int64(x.from), int64(to))
 	return x
 }
 
@@ -116,8 +160,7 @@ func (e *endpoint) expect(ctx context.Context, m matcher, timeout time.Duration)
 	}
 	dl := deadline(ctx, timeout)
 	fail := func(cause error, got []byte) error {
-		// A copy: got may be a window on the endpoint's reused store.
-		return newExpectError(m, append([]byte(nil), got...), cause, timeout, !e.stream)
+		return newExpectError(m, got, 0, cause, timeout, !e.stream)
 	}
 	_, silence := m.(silenceMatcher)
 	for {
@@ -139,9 +182,16 @@ func (e *endpoint) expect(ctx context.Context, m matcher, timeout time.Duration)
 			return fail(e.rerr, e.buf)
 		}
 		p, err := e.read(ctx, dl)
+		if ended := e.peerEnded.Load(); ended != nil && err != nil {
+			return *ended // the program's death is the whole story
+		}
 		switch {
 		case err == nil && !e.stream:
-			if err := m.whole(p, "the datagram"); err != nil {
+			err := m.whole(p, "the datagram")
+			if err == errNeedMore {
+				continue // unordered: it holds for this one, and wants more
+			}
+			if err != nil {
 				return fail(err, p)
 			}
 			e.consumed++

@@ -35,30 +35,59 @@ var (
 
 // A mismatch is a matcher's final "no", with where the bytes differ.
 type mismatch struct {
-	want   []byte // the expected bytes, when there are such
-	offset int    // first differing byte, or -1
+	offset int // first differing byte, or -1
 	why    string
 }
 
 func (m *mismatch) Error() string { return m.why }
 func (m *mismatch) Unwrap() error { return errMismatch }
 
-// dataMatcher: exactly these bytes next. It remembers how many bytes it
-// has checked, so that each read costs only the new bytes: a matcher is
-// made afresh for each expect.
-type dataMatcher struct {
-	want    []byte
-	checked int
+// A closedError is a stream that ended before the matcher held, with how
+// much of what was expected had come.
+type closedError struct {
+	got, want int64 // want < 0: no fixed length
 }
 
-func (m *dataMatcher) String() string { return quoteShort(m.want, 64) }
+func (e *closedError) Error() string {
+	switch {
+	case e.want < 0:
+		return errClosedEarly.Error()
+	case e.got == 0:
+		return fmt.Sprintf("the peer closed the connection before any of the %d bytes expected came", e.want)
+	}
+	return fmt.Sprintf("the peer closed the connection after %d of the %d bytes expected", e.got, e.want)
+}
 
-// expected returns the bytes a matcher expects, for reports, when it
-// expects exact bytes.
-func expected(m matcher) []byte {
+func (e *closedError) Unwrap() error { return errClosedEarly }
+
+// dataMatcher: exactly these bytes next (wildcards match any byte). It
+// remembers how many bytes it has checked, so that each read costs only
+// the new bytes: a matcher is made afresh for each expect.
+type dataMatcher struct {
+	want    *payload
+	checked int64
+}
+
+// newDataMatcher matches exactly b.
+func newDataMatcher(b []byte) *dataMatcher {
+	p := &payload{}
+	p.addBytes(b)
+	return &dataMatcher{want: p}
+}
+
+func (m *dataMatcher) String() string {
+	if m.want.size <= 64 && !m.want.wild() {
+		return quote(m.want.bytes(0, m.want.size))
+	}
+	return quoteShort(m.want.bytes(0, 64), 64) + fmt.Sprintf(" (%d bytes)", m.want.size)
+}
+
+// expectedBytes returns the bytes a matcher expects, for reports, when it
+// expects exact bytes: a window [from, to) of them for a long payload.
+func expectedBytes(m matcher, from, to int64) []byte {
 	switch m := m.(type) {
 	case *dataMatcher:
-		return m.want
+		return m.want.bytes(from, to)
 	case *containsMatcher:
 		return m.want
 	case *lineMatcher:
@@ -68,30 +97,34 @@ func expected(m matcher) []byte {
 }
 
 func (m *dataMatcher) stream(buf []byte, eof bool) (int, error) {
-	n := min(len(buf), len(m.want))
-	if i := firstDiff(buf[m.checked:n], m.want[m.checked:n]); i >= 0 {
-		i += m.checked
-		return 0, &mismatch{want: m.want, offset: i, why: fmt.Sprintf("byte %d differs", i)}
+	n := min(int64(len(buf)), m.want.size)
+	if i := m.want.diff(buf[m.checked:n], m.checked); i >= 0 {
+		at := m.checked + int64(i)
+		return 0, &mismatch{offset: int(at), why: fmt.Sprintf("byte %d differs", at)}
 	}
 	m.checked = n
-	if len(buf) >= len(m.want) {
-		return len(m.want), nil
+	if int64(len(buf)) >= m.want.size {
+		return int(m.want.size), nil
 	}
 	if eof {
-		return 0, errClosedEarly
+		return 0, &closedError{got: int64(len(buf)), want: m.want.size}
 	}
 	return 0, errNeedMore
 }
 
 func (m *dataMatcher) whole(p []byte, noun string) error {
-	if bytes.Equal(p, m.want) {
+	i := m.want.diff(p, 0)
+	if i < 0 && int64(len(p)) == m.want.size {
 		return nil
 	}
-	i := firstDiff(p, m.want)
 	if i < 0 {
-		i = min(len(p), len(m.want))
+		i = int(min(int64(len(p)), m.want.size))
 	}
-	return &mismatch{want: m.want, offset: i, why: noun + " differs"}
+	why := noun + " differs"
+	if int64(len(p)) != m.want.size {
+		why = fmt.Sprintf("%s differs: %d bytes, expected %d", noun, len(p), m.want.size)
+	}
+	return &mismatch{offset: i, why: why}
 }
 
 // firstDiff returns the first index where a and b differ, or -1 if one is
@@ -135,16 +168,36 @@ func (m *containsMatcher) whole(p []byte, noun string) error {
 	if bytes.Contains(p, m.want) {
 		return nil
 	}
-	return &mismatch{want: m.want, offset: -1, why: noun + " does not contain it"}
+	return &mismatch{offset: -1, why: noun + " does not contain it"}
 }
 
 // regexMatcher: read until the buffer matches; consume through the match.
-type regexMatcher struct{ re *regexp.Regexp }
+// Its named groups are captured for later steps.
+type regexMatcher struct {
+	re   *regexp.Regexp
+	caps map[string][]byte
+}
 
 func (m *regexMatcher) String() string { return "bytes matching /" + m.re.String() + "/" }
 
+// capture keeps the named groups of the match loc in p.
+func (m *regexMatcher) capture(p []byte, loc []int) {
+	for i, name := range m.re.SubexpNames() {
+		if name == "" || loc[2*i] < 0 {
+			continue
+		}
+		if m.caps == nil {
+			m.caps = map[string][]byte{}
+		}
+		m.caps[name] = append([]byte(nil), p[loc[2*i]:loc[2*i+1]]...)
+	}
+}
+
+func (m *regexMatcher) captured() map[string][]byte { return m.caps }
+
 func (m *regexMatcher) stream(buf []byte, eof bool) (int, error) {
-	if loc := m.re.FindIndex(buf); loc != nil {
+	if loc := m.re.FindSubmatchIndex(buf); loc != nil {
+		m.capture(buf, loc)
 		return loc[1], nil
 	}
 	if eof {
@@ -154,7 +207,8 @@ func (m *regexMatcher) stream(buf []byte, eof bool) (int, error) {
 }
 
 func (m *regexMatcher) whole(p []byte, noun string) error {
-	if m.re.Match(p) {
+	if loc := m.re.FindSubmatchIndex(p); loc != nil {
+		m.capture(p, loc)
 		return nil
 	}
 	return &mismatch{offset: -1, why: noun + " does not match"}
@@ -180,7 +234,7 @@ func (m *lineMatcher) stream(buf []byte, eof bool) (int, error) {
 		if i < 0 {
 			i = min(len(line), len(m.want))
 		}
-		return 0, &mismatch{want: append(m.want[:len(m.want):len(m.want)], '\n'), offset: i, why: "the line differs"}
+		return 0, &mismatch{offset: i, why: "the line differs"}
 	}
 	if end >= 0 {
 		return end + 1, nil
@@ -205,7 +259,7 @@ func (m *lineMatcher) whole(p []byte, noun string) error {
 	if bytes.Equal(p, m.want) {
 		return nil
 	}
-	return &mismatch{want: m.want, offset: max(firstDiff(p, m.want), 0), why: noun + " is another line"}
+	return &mismatch{offset: max(firstDiff(p, m.want), 0), why: noun + " is another line"}
 }
 
 // lengthMatcher: exactly n bytes, whatever they are.
@@ -218,7 +272,7 @@ func (m *lengthMatcher) stream(buf []byte, eof bool) (int, error) {
 		return m.n, nil
 	}
 	if eof {
-		return 0, errClosedEarly
+		return 0, &closedError{got: int64(len(buf)), want: int64(m.n)}
 	}
 	return 0, errNeedMore
 }

@@ -16,17 +16,17 @@ func TestStreamMatchers(t *testing.T) {
 		eof  bool
 		want int
 	}{
-		{"data exact", &dataMatcher{want: []byte("abc")}, "abc", false, 3},
-		{"data leaves the rest", &dataMatcher{want: []byte("ab")}, "abcd", false, 2},
-		{"data partial", &dataMatcher{want: []byte("abc")}, "ab", false, more},
-		{"data fails at once", &dataMatcher{want: []byte("abc")}, "ax", false, fail},
-		{"data closed early", &dataMatcher{want: []byte("abc")}, "ab", true, fail},
-		{"data empty", &dataMatcher{want: []byte{}}, "", false, 0},
+		{"data exact", newDataMatcher([]byte("abc")), "abc", false, 3},
+		{"data leaves the rest", newDataMatcher([]byte("ab")), "abcd", false, 2},
+		{"data partial", newDataMatcher([]byte("abc")), "ab", false, more},
+		{"data fails at once", newDataMatcher([]byte("abc")), "ax", false, fail},
+		{"data closed early", newDataMatcher([]byte("abc")), "ab", true, fail},
+		{"data empty", newDataMatcher([]byte{}), "", false, 0},
 		{"contains", &containsMatcher{want: []byte("lo")}, "hello!", false, 5},
 		{"contains not yet", &containsMatcher{want: []byte("lo")}, "hel", false, more},
 		{"contains eof", &containsMatcher{want: []byte("lo")}, "hel", true, fail},
-		{"regex", &regexMatcher{regexp.MustCompile(`\d+\n`)}, "ab 12\nx", false, 6},
-		{"regex not yet", &regexMatcher{regexp.MustCompile(`\d+\n`)}, "ab 12", false, more},
+		{"regex", &regexMatcher{re: regexp.MustCompile(`\d+\n`)}, "ab 12\nx", false, 6},
+		{"regex not yet", &regexMatcher{re: regexp.MustCompile(`\d+\n`)}, "ab 12", false, more},
 		{"line", &lineMatcher{[]byte("hi")}, "hi\nrest", false, 3},
 		{"line crlf", &lineMatcher{[]byte("hi")}, "hi\r\n", false, 4},
 		{"line partial", &lineMatcher{[]byte("hi")}, "h", false, more},
@@ -73,11 +73,11 @@ func TestMatchersAcrossReads(t *testing.T) {
 		}
 		return 0, errNeedMore
 	}
-	if n, err := feed(&dataMatcher{want: []byte("hello")}, "h", "el", "lo!"); n != 5 || err != nil {
+	if n, err := feed(newDataMatcher([]byte("hello")), "h", "el", "lo!"); n != 5 || err != nil {
 		t.Errorf("data across reads: %d, %v", n, err)
 	}
 	var mm *mismatch
-	if _, err := feed(&dataMatcher{want: []byte("hello")}, "he", "lp"); !errors.As(err, &mm) || mm.offset != 3 {
+	if _, err := feed(newDataMatcher([]byte("hello")), "he", "lp"); !errors.As(err, &mm) || mm.offset != 3 {
 		t.Errorf("data mismatch in a later read: %v", err)
 	}
 	if n, err := feed(&containsMatcher{want: []byte("needle")}, "hay ne", "ed", "le hay"); n != 10 || err != nil {
@@ -89,7 +89,7 @@ func TestMatchersAcrossReads(t *testing.T) {
 }
 
 func TestMismatchOffset(t *testing.T) {
-	_, err := (&dataMatcher{want: []byte("hello world")}).stream([]byte("hello wor1"), false)
+	_, err := (newDataMatcher([]byte("hello world"))).stream([]byte("hello wor1"), false)
 	var mm *mismatch
 	if !errors.As(err, &mm) || mm.offset != 9 || !errors.Is(err, errMismatch) {
 		t.Fatalf("got %v, want a mismatch at 9", err)
@@ -105,10 +105,10 @@ func TestDatagramMatchers(t *testing.T) {
 		d    string
 		pass bool
 	}{
-		{&dataMatcher{want: []byte("ab")}, "ab", true},
-		{&dataMatcher{want: []byte("ab")}, "abc", false}, // a whole datagram, not a prefix
+		{newDataMatcher([]byte("ab")), "ab", true},
+		{newDataMatcher([]byte("ab")), "abc", false}, // a whole datagram, not a prefix
 		{&containsMatcher{want: []byte("b")}, "abc", true},
-		{&regexMatcher{regexp.MustCompile(`^a.c$`)}, "abc", true},
+		{&regexMatcher{re: regexp.MustCompile(`^a.c$`)}, "abc", true},
 		{&lineMatcher{[]byte("hi")}, "hi\r\n", true},
 		{&lineMatcher{[]byte("hi")}, "hi", true},
 		{&lineMatcher{[]byte("hi")}, "hi\nx", false},

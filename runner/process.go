@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -56,7 +57,7 @@ func startProc(name string, argv []string, dir string, env []string, stdin []byt
 	cmd.WaitDelay = stopGrace
 	if err := cmd.Start(); err != nil {
 		return nil, &ProgramError{Name: name, Cmd: strings.Join(argv, " "), State: "could not be started: " + startError(err) + hint,
-			NotStarted: true, at: time.Now()}
+			NotStarted: true}
 	}
 	p.cmd = cmd
 	go func() {
@@ -127,7 +128,7 @@ func (p *proc) stop() {
 // while another thread still serves).
 func (p *proc) crashedWhileStopping() error {
 	p.mu.Lock()
-	st, at := p.state, p.exitedAt
+	st := p.state
 	p.mu.Unlock()
 	if st == nil {
 		return nil
@@ -136,8 +137,29 @@ func (p *proc) crashedWhileStopping() error {
 	if !ok || !ws.Signaled() || ws.Signal() == syscall.SIGTERM || ws.Signal() == syscall.SIGKILL {
 		return nil
 	}
+	return p.endingError("during the test")
+}
+
+// endingError says how the program ended, as an error: when says when
+// ("during the test").
+func (p *proc) endingError(when string) *ProgramError {
+	_, sig := p.ending()
 	return &ProgramError{Name: p.name, Cmd: strings.Join(p.argv, " "), State: p.describe(),
-		When: "during the test", Output: p.outputTail(p.name), at: at}
+		When: when, Output: p.outputTail(p.name), Signaled: sig != 0}
+}
+
+// ending returns the program's exit status, or -1 and the signal that
+// killed it. It is valid once the program has exited.
+func (p *proc) ending() (code int, sig syscall.Signal) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.state == nil {
+		return -1, 0
+	}
+	if ws, ok := p.state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return -1, ws.Signal()
+	}
+	return p.state.ExitCode(), 0
 }
 
 // describe says how the program ended, in plain words.
@@ -168,17 +190,43 @@ func describeExit(st *os.ProcessState, err error) string {
 	return st.String()
 }
 
+// signals names the signals a program under test is likely to die of.
+var signals = map[syscall.Signal]string{
+	syscall.SIGHUP: "SIGHUP", syscall.SIGINT: "SIGINT", syscall.SIGQUIT: "SIGQUIT",
+	syscall.SIGILL: "SIGILL", syscall.SIGTRAP: "SIGTRAP", syscall.SIGABRT: "SIGABRT",
+	syscall.SIGBUS: "SIGBUS", syscall.SIGFPE: "SIGFPE", syscall.SIGKILL: "SIGKILL",
+	syscall.SIGUSR1: "SIGUSR1", syscall.SIGSEGV: "SIGSEGV", syscall.SIGUSR2: "SIGUSR2",
+	syscall.SIGPIPE: "SIGPIPE", syscall.SIGALRM: "SIGALRM", syscall.SIGTERM: "SIGTERM",
+	syscall.SIGXCPU: "SIGXCPU", syscall.SIGXFSZ: "SIGXFSZ", syscall.SIGSYS: "SIGSYS",
+}
+
+// signalByName finds a signal by its name, with or without SIG.
+func signalByName(name string) (syscall.Signal, bool) {
+	name = strings.ToUpper(name)
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	for sig, n := range signals {
+		if n == name {
+			return sig, true
+		}
+	}
+	return 0, false
+}
+
+func signalNames() []string {
+	var out []string
+	for _, n := range signals {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // signalName names a signal as a student reads it in a man page:
 // "SIGSEGV (segmentation fault)".
 func signalName(sig syscall.Signal) string {
-	names := map[syscall.Signal]string{
-		syscall.SIGHUP: "SIGHUP", syscall.SIGINT: "SIGINT", syscall.SIGQUIT: "SIGQUIT",
-		syscall.SIGILL: "SIGILL", syscall.SIGTRAP: "SIGTRAP", syscall.SIGABRT: "SIGABRT",
-		syscall.SIGBUS: "SIGBUS", syscall.SIGFPE: "SIGFPE", syscall.SIGKILL: "SIGKILL",
-		syscall.SIGUSR1: "SIGUSR1", syscall.SIGSEGV: "SIGSEGV", syscall.SIGUSR2: "SIGUSR2",
-		syscall.SIGPIPE: "SIGPIPE", syscall.SIGALRM: "SIGALRM", syscall.SIGTERM: "SIGTERM",
-	}
-	name, ok := names[sig]
+	name, ok := signals[sig]
 	if !ok {
 		name = fmt.Sprintf("%d", int(sig))
 	}
@@ -224,7 +272,9 @@ type ProgramError struct {
 	TimedOut bool
 	// NotStarted says it could not be started at all: a setup error.
 	NotStarted bool
-	at         time.Time
+	// Signaled says it was killed by a signal (a crash), rather than
+	// exited with a status.
+	Signaled bool
 }
 
 func (e *ProgramError) Error() string {
@@ -234,8 +284,6 @@ func (e *ProgramError) Error() string {
 	}
 	return s
 }
-
-func (e *ProgramError) when() time.Time { return e.at }
 
 // A capBuffer keeps the first head and the last tail bytes written to it:
 // a program's output, bounded however much it prints.

@@ -3,9 +3,10 @@ package runner
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
-	"time"
 )
 
 // A programServer is a server that is a program under test.
@@ -14,6 +15,9 @@ type programServer struct {
 	proc  *proc
 	a     Addr
 	clean func()
+	// ended is cancelled once the program has ended, so that a datagram
+	// socket talking to it stops waiting for a reply.
+	ended context.Context
 }
 
 func (p *programServer) addr() Addr { return p.a }
@@ -62,34 +66,42 @@ func withAddr(addrs map[string]Addr, name string, a Addr) map[string]Addr {
 }
 
 func tryProgramServer(ctx context.Context, srv *Server, a Addr, addrs map[string]Addr, restart bool) (*programServer, error) {
-	addrs = withAddr(addrs, srv.Name, a)
-	argv := srv.Run.fill(addrs)
-	dir, env := programDirEnv(srv, addrs)
+	e := newEnv(withAddr(addrs, srv.Name, a))
+	argv, err := srv.Run.fill(e)
+	if err != nil {
+		return nil, err
+	}
+	dir, environ, err := programDirEnv(srv, e)
+	if err != nil {
+		return nil, err
+	}
 	name := "server " + srv.Name
-	p, err := startProc(name, argv, dir, env, nil, outputKeep, srv.Run.startHint())
+	p, err := startProc(name, argv, dir, environ, nil, outputKeep, srv.Run.startHint())
 	if err != nil {
 		return nil, err
 	}
 	ok, err := waitReady(ctx, p, a, srv.Ready)
 	exited := p.exited() // before stop, which ends it either way
 	if ok && err == nil && !exited {
-		return &programServer{srv: srv, proc: p, a: a}, nil
+		ended, cancel := context.WithCancel(context.Background())
+		go func() { <-p.done; cancel() }()
+		return &programServer{srv: srv, proc: p, a: a, ended: ended}, nil
 	}
 	p.stop()
 	if err != nil {
 		return nil, err
 	}
-	pe := &ProgramError{Name: name, Cmd: strings.Join(argv, " "), Output: p.outputTail(name), at: time.Now()}
+	pe := &ProgramError{Name: name, Cmd: strings.Join(argv, " "), Output: p.outputTail(name)}
 	switch {
 	case exited && restart:
-		pe.State = p.describe()
+		pe = p.endingError("")
 		why := "A server that does not set SO_REUSEADDR cannot bind a port whose old connections are still in TIME_WAIT."
 		if a.Path != "" {
 			why = "A Unix socket path stays taken while its file exists: a server must unlink() it before bind()."
 		}
 		pe.When = fmt.Sprintf("when restarted, before it served on %s again: could it not bind the address? (%s)", a, why)
 	case exited:
-		pe.State = p.describe()
+		pe = p.endingError("")
 		pe.When = fmt.Sprintf("before it served on %s", a)
 	default:
 		pe.TimedOut = true
@@ -101,19 +113,26 @@ func tryProgramServer(ctx context.Context, srv *Server, a Addr, addrs map[string
 
 // programDirEnv resolves a program's working directory (relative to the
 // spec file) and its extra environment.
-func programDirEnv(srv *Server, addrs map[string]Addr) (string, []string) {
+func programDirEnv(srv *Server, e *env) (string, []string, error) {
 	dir := ""
 	if srv.Dir != nil {
-		dir = srv.Dir.fill(addrs)
+		var err error
+		if dir, err = srv.Dir.fill(e); err != nil {
+			return "", nil, err
+		}
 		if !filepath.IsAbs(dir) {
 			dir = filepath.Join(filepath.Dir(srv.Pos.File), dir)
 		}
 	}
-	var env []string
+	var environ []string
 	for _, k := range keys(srv.Env) {
-		env = append(env, k+"="+srv.Env[k].fill(addrs))
+		v, err := srv.Env[k].fill(e)
+		if err != nil {
+			return "", nil, err
+		}
+		environ = append(environ, k+"="+v)
 	}
-	return dir, env
+	return dir, environ, nil
 }
 
 // exitError returns the program's ending as an error if it ended on its
@@ -121,23 +140,55 @@ func programDirEnv(srv *Server, addrs map[string]Addr) (string, []string) {
 func (p *programServer) exitError() error {
 	pr := p.proc
 	pr.mu.Lock()
-	stopping, at := pr.stopping, pr.exitedAt
+	stopping := pr.stopping
 	pr.mu.Unlock()
 	if stopping || !pr.exited() {
 		return nil
 	}
-	return &ProgramError{Name: pr.name, Cmd: strings.Join(pr.argv, " "), State: pr.describe(),
-		When: "during the test", Output: pr.outputTail(pr.name), at: at}
+	return pr.endingError("during the test")
 }
 
-func (p *programServer) stop() error {
+// dying reports whether the program has ended or is ending, without
+// waiting: a connection of its that reset or reached its end may then
+// have done so because the program died.
+func (p *programServer) dying() bool {
+	if p.proc.exited() {
+		return true
+	}
+	return procExiting(p.proc.cmd.Process.Pid)
+}
+
+// procExiting reports whether process pid is a zombie or on its way out
+// (PF_EXITING): by the time a dying process's sockets are closed, the
+// kernel has marked it so, so a reset seen by a peer can be told apart
+// from a close() the program made.
+func procExiting(pid int) bool {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true // gone
+	}
+	// pid (comm) state ppid pgrp session tty_nr tpgid flags ...
+	s := string(stat)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 7 {
+		return false
+	}
+	if f[0] == "Z" || f[0] == "X" {
+		return true
+	}
+	flags, err := strconv.ParseUint(f[6], 10, 64)
+	const pfExiting = 0x4
+	return err == nil && flags&pfExiting != 0
+}
+
+func (p *programServer) stop() stopResult {
 	err := p.exitError()
 	p.proc.stop()
 	if err == nil {
 		err = p.proc.crashedWhileStopping()
 	}
 	p.clean()
-	return err
+	return stopResult{ended: err}
 }
 
 // restart stops the program and starts it again on the same address at
@@ -145,6 +196,7 @@ func (p *programServer) stop() error {
 // file may still be there: a server that does not set SO_REUSEADDR (or
 // unlink its path) fails to come back, which is what restart tests.
 func (p *programServer) restart(ctx context.Context, addrs map[string]Addr) (serverInstance, error) {
+	// addrs: the other servers' addresses, for placeholders in run:.
 	err := p.exitError()
 	p.proc.stop()
 	if err == nil {

@@ -48,7 +48,7 @@ func TestDocNamesEveryStep(t *testing.T) {
 			t.Errorf("doc.go shows no example of step %s", k.name)
 		}
 	}
-	for _, b2 := range behaviours {
+	for _, b2 := range behaviourNames() {
 		if !strings.Contains(string(b), b2) {
 			t.Errorf("doc.go does not mention behaviour %s", b2)
 		}

@@ -51,8 +51,8 @@ func NewReporter(format string, o ReportOptions) (Reporter, error) {
 
 // Totals counts a report's tests and points.
 type Totals struct {
-	Passed, Failed  int
-	Score, MaxScore int
+	Passed, Failed, Skipped int
+	Score, MaxScore         int
 }
 
 // Totals adds up the tests of every file.
@@ -62,6 +62,7 @@ func (r *Report) Totals() Totals {
 		ft := f.Totals()
 		t.Passed += ft.Passed
 		t.Failed += ft.Failed
+		t.Skipped += ft.Skipped
 		t.Score += ft.Score
 		t.MaxScore += ft.MaxScore
 	}
@@ -72,9 +73,12 @@ func (r *Report) Totals() Totals {
 func (f *FileResult) Totals() Totals {
 	var t Totals
 	for _, tr := range f.Tests {
-		if tr.Passed {
+		switch {
+		case tr.Passed:
 			t.Passed++
-		} else {
+		case tr.Skipped != "":
+			t.Skipped++
+		default:
 			t.Failed++
 		}
 		t.Score += tr.Score()

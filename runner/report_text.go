@@ -33,10 +33,16 @@ func (r textReporter) Report(w io.Writer, rep *Report) error {
 		fmt.Fprintf(&b, "%s (%s)\n", r.paint(ansiBold, f.Name), f.File)
 		for _, t := range f.Tests {
 			verdict := r.paint(ansiGreen, "ok  ")
-			if !t.Passed {
+			switch {
+			case t.Skipped != "":
+				verdict = r.paint(ansiDim, "SKIP")
+			case !t.Passed:
 				verdict = r.paint(ansiRed, "FAIL")
 			}
 			fmt.Fprintf(&b, "  %s  %d/%d  %s\n", verdict, t.Score(), t.Points, t.Name)
+			if t.Skipped != "" {
+				fmt.Fprintf(&b, "        skipped: %s\n", t.Skipped)
+			}
 			if r.o.Verbose && !concealed(t, r.o) {
 				for _, ev := range t.Transcript {
 					b.WriteString(r.paint(ansiDim, "        "+EventText(ev)) + "\n")
@@ -46,7 +52,7 @@ func (r textReporter) Report(w io.Writer, rep *Report) error {
 	}
 	for _, f := range rep.Files {
 		for _, t := range f.Tests {
-			if t.Passed {
+			if t.Passed || t.Skipped != "" {
 				continue
 			}
 			fmt.Fprintf(&b, "\n%s %s (%s)\n", r.paint(ansiRed, "--- FAIL:"), t.Name, t.Pos)
@@ -54,7 +60,11 @@ func (r textReporter) Report(w io.Writer, rep *Report) error {
 		}
 	}
 	tot := rep.Totals()
-	fmt.Fprintf(&b, "\nscore %d/%d: %d passed, %d failed\n", tot.Score, tot.MaxScore, tot.Passed, tot.Failed)
+	fmt.Fprintf(&b, "\nscore %d/%d: %d passed, %d failed", tot.Score, tot.MaxScore, tot.Passed, tot.Failed)
+	if tot.Skipped > 0 {
+		fmt.Fprintf(&b, ", %d skipped", tot.Skipped)
+	}
+	b.WriteString("\n")
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -36,6 +36,9 @@ type TestResult struct {
 	Passed   bool
 	Duration time.Duration
 	Failure  *Failure // nil when Passed
+	// Skipped, when not empty, says why the test did not run and how to
+	// run it. A skipped test scores 0 and does not fail the run.
+	Skipped string
 	// Transcript is every byte sent and received, when asked for (-v).
 	Transcript []Event
 }
@@ -60,25 +63,31 @@ type Failure struct {
 	Received []byte
 	WantData []byte // the expected bytes, for a side-by-side hex dump
 	Offset   int    // first differing byte, or -1
+	// From is where WantData and Received start in what the expect read:
+	// 0, unless they are windows of a long payload around Offset.
+	From int
 	// Output is the tail of a program's stdout and stderr, if a program
 	// was involved.
 	Output string
-	at     time.Time // when it happened: the earliest failure is the reason
 }
 
 // A Kind is the reason kind of a failure.
 type Kind string
 
-// The kinds of failure. Mismatch, Timeout, Closed and Overflow are wrong
-// behaviour; Refused, Reset, Crashed and Error mean the test could not go on.
+// The kinds of failure. Mismatch, Status, Timeout, Closed, Overflow and
+// Waiting are wrong behaviour; Refused, Reset, Exited, Crashed and Error
+// mean the test could not go on.
 const (
 	KindMismatch    Kind = "mismatch"    // wrong bytes
+	KindStatus      Kind = "status"      // a client program's exit status other than expected
 	KindTimeout     Kind = "timeout"     // nothing decided before the deadline
 	KindClosed      Kind = "closed"      // the peer closed before the expect held
 	KindOverflow    Kind = "overflow"    // the receive buffer filled up
+	KindWaiting     Kind = "waiting"     // a server script did not run to its end
 	KindRefused     Kind = "refused"     // connection refused
 	KindReset       Kind = "reset"       // connection reset, or broken pipe
-	KindCrashed     Kind = "crashed"     // a program under test exited or died
+	KindExited      Kind = "exited"      // a program under test exited when it should not have
+	KindCrashed     Kind = "crashed"     // a program under test was killed by a signal
 	KindError       Kind = "error"       // the test could not run: a setup error
 	KindInterrupted Kind = "interrupted" // the run was cancelled (Ctrl-C)
 )
@@ -88,6 +97,12 @@ func (k Kind) Describe() string {
 	switch k {
 	case KindMismatch:
 		return "wrong bytes"
+	case KindStatus:
+		return "wrong exit status"
+	case KindWaiting:
+		return "server script waiting"
+	case KindExited:
+		return "program exited"
 	case KindTimeout:
 		return "timeout"
 	case KindClosed:
@@ -110,7 +125,7 @@ func (k Kind) Describe() string {
 // than that the behaviour was wrong (JUnit's <error> against <failure>).
 func (k Kind) IsError() bool {
 	switch k {
-	case KindRefused, KindReset, KindCrashed, KindError, KindInterrupted:
+	case KindRefused, KindReset, KindExited, KindCrashed, KindError, KindInterrupted:
 		return true
 	}
 	return false
@@ -120,17 +135,25 @@ func (k Kind) IsError() bool {
 // knows which errors mean what.
 func classify(err error) Kind {
 	var pe *ProgramError
+	var we *waitingError
+	var xe *exitError
 	switch {
-	case errors.Is(err, errMismatch), errors.Is(err, errNotSilent):
-		return KindMismatch
-	case errors.Is(err, errOverflow):
-		return KindOverflow
+	case errors.As(err, &we):
+		return KindWaiting
 	case errors.As(err, &pe) && pe.TimedOut:
 		return KindTimeout
 	case errors.As(err, &pe) && pe.NotStarted:
 		return KindError
-	case errors.As(err, &pe):
+	case errors.As(err, &pe) && pe.Signaled:
 		return KindCrashed
+	case errors.As(err, &pe):
+		return KindExited
+	case errors.As(err, &xe):
+		return KindStatus
+	case errors.Is(err, errMismatch), errors.Is(err, errNotSilent):
+		return KindMismatch
+	case errors.Is(err, errOverflow):
+		return KindOverflow
 	case errors.Is(err, context.Canceled):
 		return KindInterrupted
 	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
@@ -157,6 +180,10 @@ func describeCause(cause error, wait time.Duration) string {
 	case errors.Is(cause, os.ErrDeadlineExceeded):
 		return fmt.Sprintf("it did not arrive within %s", wait)
 	case errors.Is(cause, errClosedEarly), errors.Is(cause, io.EOF):
+		var ce *closedError
+		if errors.As(cause, &ce) && ce.want >= 0 {
+			return ce.Error()
+		}
 		return "the peer closed the connection first"
 	case errors.Is(cause, errOverflow):
 		return fmt.Sprintf("%d bytes arrived without a match (the limit)", maxBuffer)
@@ -166,6 +193,8 @@ func describeCause(cause error, wait time.Duration) string {
 		return "the peer reset the connection"
 	case errors.Is(cause, context.Canceled):
 		return "the run was interrupted"
+	case errors.As(cause, new(*ProgramError)):
+		return "its peer ended: " + cause.Error()
 	}
 	return cause.Error()
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"regexp"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 )
@@ -24,10 +25,11 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Run runs the tests of every spec and reports what it found. It returns
-// when every test has ended, its servers stopped and its programs reaped;
-// cancelling ctx ends the run early (the tests still running fail as
-// interrupted and the rest are not run).
+// Run runs the tests of every spec and reports what it found. Tests of
+// all the specs share one pool of -j workers. It returns when every test
+// has ended, its servers stopped and its programs reaped; cancelling ctx
+// ends the run early (the tests still running fail as interrupted and the
+// rest are not run).
 func Run(ctx context.Context, specs []*Spec, opts Options) *Report {
 	now := opts.Now
 	if now == nil {
@@ -35,14 +37,76 @@ func Run(ctx context.Context, specs []*Spec, opts Options) *Report {
 	}
 	rep := &Report{Started: now()}
 	start := time.Now()
+	var jobs []job
 	for _, spec := range specs {
-		rep.Files = append(rep.Files, runFile(ctx, spec, opts))
+		fr := &FileResult{File: spec.File, Name: spec.Name, About: spec.About}
+		tests := Selected(spec, opts)
+		fr.Tests = make([]*TestResult, len(tests))
+		for i, t := range tests {
+			jobs = append(jobs, job{spec: spec, test: t, result: &fr.Tests[i]})
+		}
+		rep.Files = append(rep.Files, fr)
 	}
+	runJobs(ctx, jobs, opts)
 	rep.Duration = time.Since(start)
 	if opts.Now != nil {
 		rep.Duration = 0 // a fixed clock: keep reports reproducible
 	}
 	return rep
+}
+
+// A job is one test to run, and where its result goes.
+type job struct {
+	spec   *Spec
+	test   *Test
+	result **TestResult
+}
+
+// runJobs runs jobs, at most opts.Jobs at once. Tests that use a server
+// with a fixed address take turns on it: two instances cannot share it.
+func runJobs(ctx context.Context, jobs []job, opts Options) {
+	n := opts.Jobs
+	if n <= 0 {
+		n = runtime.NumCPU()
+	}
+	sem := make(chan struct{}, n)
+	fixed := map[*Server]*sync.Mutex{}
+	for _, j := range jobs {
+		for _, name := range j.test.Servers {
+			srv := j.spec.Server(name)
+			if _, elsewhere := opts.Addrs[name]; srv.Fixed() && !elsewhere && fixed[srv] == nil {
+				fixed[srv] = &sync.Mutex{}
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for _, j := range jobs {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			*j.result = notRun(ctx, j.test)
+			continue
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			// Locks in the order of the file's servers, so that two tests
+			// never wait for each other.
+			for _, name := range j.test.Servers {
+				if mu := fixed[j.spec.Server(name)]; mu != nil {
+					mu.Lock()
+					defer mu.Unlock()
+				}
+			}
+			r := runTest(ctx, j.spec, j.test, opts)
+			if opts.Now != nil {
+				r.Duration = 0
+			}
+			*j.result = r
+		})
+	}
+	wg.Wait()
 }
 
 // Selected returns the tests of spec that opts selects.
@@ -56,43 +120,6 @@ func Selected(spec *Spec, opts Options) []*Test {
 	return out
 }
 
-func runFile(ctx context.Context, spec *Spec, opts Options) *FileResult {
-	fr := &FileResult{File: spec.File, Name: spec.Name, About: spec.About}
-	tests := Selected(spec, opts)
-	fr.Tests = make([]*TestResult, len(tests))
-	jobs := opts.Jobs
-	if jobs <= 0 {
-		jobs = runtime.NumCPU()
-	}
-	for _, srv := range spec.Servers {
-		if _, elsewhere := opts.Addrs[srv.Name]; srv.Fixed() && !elsewhere {
-			jobs = 1 // two instances cannot share a fixed address
-		}
-	}
-	sem := make(chan struct{}, jobs)
-	var wg sync.WaitGroup
-	for i, t := range tests {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			fr.Tests[i] = notRun(ctx, t)
-			continue
-		}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			r := runTest(ctx, spec, t, opts)
-			if opts.Now != nil {
-				r.Duration = 0
-			}
-			fr.Tests[i] = r
-		})
-	}
-	wg.Wait()
-	return fr
-}
-
 func newResult(t *Test) *TestResult {
 	return &TestResult{Name: t.Name, Pos: t.Pos, Points: t.Points, Hidden: t.Hidden, Hint: t.Hint}
 }
@@ -103,9 +130,40 @@ func notRun(ctx context.Context, t *Test) *TestResult {
 	return r
 }
 
-// runTest runs one test against fresh instances of the file's servers.
+// skipReason says why a test cannot run, if it cannot: it needs a var
+// that was declared without a value and not given.
+func skipReason(t *Test) string {
+	if len(t.Needs) == 0 {
+		return ""
+	}
+	var flags []string
+	for _, v := range t.Needs {
+		flags = append(flags, "--var "+v+"=VALUE")
+	}
+	return fmt.Sprintf("it needs %s, which nobody gave: run with %s", plural(len(t.Needs), "the var ", "the vars ")+strings.Join(t.Needs, ", "), strings.Join(flags, " "))
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// runTest runs one test against fresh instances of the servers it uses.
+//
+// When several things go wrong, the reason reported is the cause, chosen
+// by rule and never by comparing clock readings: the test's own failed
+// step first (or, when that step saw its connection end, the program
+// crash or script failure behind it); then a program under test that
+// ended on its own; then a server script step that failed; then a script
+// that did not run to its end.
 func runTest(ctx context.Context, spec *Spec, t *Test, opts Options) *TestResult {
 	res := newResult(t)
+	if why := skipReason(t); why != "" {
+		res.Skipped = why
+		return res
+	}
 	start := time.Now()
 	var log *transcript
 	if opts.Verbose {
@@ -114,15 +172,21 @@ func runTest(ctx context.Context, spec *Spec, t *Test, opts Options) *TestResult
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	set, err := startServers(ctx, spec, t.Timeout, opts)
+	set, err := startServers(ctx, spec, t, t.Timeout, opts)
 	output := ""
 	if err == nil {
 		s := newSession(t.Timeout, set, log)
-		err = blameCrash(runSteps(ctx, t.Steps, s, ""), set)
+		err = runSteps(ctx, t.Steps, s, "")
+		if err != nil {
+			err = set.blame(err, s.target)
+		}
 		s.closeAll()
 		s.cleanup()
+		stopped := set.stop()
 		output = set.output()
-		err = earliest(err, set.stop())
+		if err == nil {
+			err = stopped.first()
+		}
 	}
 	res.Duration = time.Since(start)
 	res.Transcript = log.list()
@@ -139,39 +203,8 @@ func runTest(ctx context.Context, spec *Spec, t *Test, opts Options) *TestResult
 	return res
 }
 
-// crashGrace is how long a test that saw a connection end waits to learn
-// whether a program under test died: the socket closes a moment before the
-// exit is reaped.
-const crashGrace = 100 * time.Millisecond
-
-// blameCrash returns err, unless err is a step that saw its connection
-// end (closed, reset, refused, timed out) because a program under test
-// died: then the death is the reason, at that step.
-func blameCrash(err error, set *serverSet) error {
-	switch classify(err) {
-	case KindClosed, KindReset, KindRefused, KindTimeout:
-	default:
-		return err
-	}
-	crash := earliest(set.exited(crashGrace))
-	if crash == nil {
-		return err
-	}
-	var step *Step
-	if se := (*stepError)(nil); errors.As(err, &se) {
-		step = se.step
-	}
-	// Dated as the crash, so that it wins over the same crash found
-	// again, without a step, when the set stops.
-	at := time.Now()
-	if w := (interface{ when() time.Time })(nil); errors.As(crash, &w) {
-		at = w.when()
-	}
-	return &stepError{step: step, err: crash, at: at}
-}
-
 func newSession(timeout time.Duration, set *serverSet, log *transcript) *session {
-	s := &session{timeout: timeout, conns: map[string]*endpoint{}, servers: set, log: log, addrs: set.addrs}
+	s := &session{timeout: timeout, conns: map[string]*endpoint{}, servers: set, log: log, env: set.env()}
 	var dir string
 	s.tmpdir = func() (string, error) {
 		if dir != "" {
@@ -189,12 +222,11 @@ func newSession(timeout time.Duration, set *serverSet, log *transcript) *session
 	return s
 }
 
-// A stepError is a step that failed, where and when.
+// A stepError is a step that failed, and where.
 type stepError struct {
 	step   *Step
 	server string // the server whose script it is; empty for a test's step
 	err    error
-	at     time.Time
 }
 
 func (e *stepError) Error() string {
@@ -206,8 +238,6 @@ func (e *stepError) Error() string {
 }
 
 func (e *stepError) Unwrap() error { return e.err }
-
-func (e *stepError) when() time.Time { return e.at }
 
 // runSteps runs steps in order and stops at the first that fails.
 func runSteps(ctx context.Context, steps []*Step, s *session, server string) error {
@@ -221,44 +251,10 @@ func runSteps(ctx context.Context, steps []*Step, s *session, server string) err
 				}
 				return err
 			}
-			return &stepError{step: st, server: server, err: err, at: time.Now()}
+			return &stepError{step: st, server: server, err: err}
 		}
 	}
 	return nil
-}
-
-// earliest returns the error that happened first: the cause of a failure,
-// rather than what followed from it. Errors without a time come last.
-func earliest(errs ...error) error {
-	var best error
-	var bestAt time.Time
-	for _, err := range errs {
-		for _, e := range flatten(err) {
-			at := time.Now().Add(time.Hour)
-			var w interface{ when() time.Time }
-			if errors.As(e, &w) {
-				at = w.when()
-			}
-			if best == nil || at.Before(bestAt) {
-				best, bestAt = e, at
-			}
-		}
-	}
-	return best
-}
-
-func flatten(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, flatten(e)...)
-		}
-		return out
-	}
-	return []error{err}
 }
 
 // failureOf turns the error that ended a test into its Failure.
@@ -271,9 +267,18 @@ func failureOf(err error) *Failure {
 			f.Pos, f.Step = se.step.Pos, se.step.String()
 		}
 	}
+	var we *waitingError
+	if errors.As(err, &we) {
+		f.Message = we.message()
+		var inner *expectError
+		if errors.As(we.err, &inner) {
+			f.Message += ": " + inner.describe()
+		}
+		return f
+	}
 	var xe *expectError
 	if errors.As(err, &xe) {
-		f.Expected, f.Received, f.WantData, f.Offset = xe.want, xe.got, xe.wantB, xe.offset
+		f.Expected, f.Received, f.WantData, f.Offset, f.From = xe.want, xe.got, xe.wantB, xe.offset, xe.from
 		f.Message = xe.describe()
 	}
 	var pe *ProgramError

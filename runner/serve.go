@@ -3,7 +3,9 @@ package runner
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
+	"sync"
 )
 
 // Serve runs spec's built-in servers (those named, or all) until ctx is
@@ -32,7 +34,13 @@ func Serve(ctx context.Context, spec *Spec, names []string, ready func(name stri
 	if len(chosen) == 0 {
 		return fmt.Errorf("%s has no built-in server to serve", spec.File)
 	}
+	var mu sync.Mutex
 	addrs := map[string]Addr{}
+	snapshot := func() *env {
+		mu.Lock()
+		defer mu.Unlock()
+		return newEnv(maps.Clone(addrs))
+	}
 	var running []*builtin
 	defer func() {
 		for _, b := range slices.Backward(running) {
@@ -40,13 +48,15 @@ func Serve(ctx context.Context, spec *Spec, names []string, ready func(name stri
 		}
 	}()
 	for _, srv := range chosen {
-		b, err := startBuiltin(srv, nil, spec.Timeout, func() map[string]Addr { return addrs })
+		b, err := startBuiltin(srv, nil, spec.Timeout, snapshot)
 		if err != nil {
 			return err
 		}
 		b.onFail = failed
 		running = append(running, b)
+		mu.Lock()
 		addrs[srv.Name] = b.addr()
+		mu.Unlock()
 	}
 	for _, b := range running {
 		ready(b.srv.Name, b.addr())

@@ -19,59 +19,78 @@ type serverInstance interface {
 	// addr is where the instance serves.
 	addr() Addr
 	// stop ends the instance and everything it started, and returns once
-	// they have ended. Its error says what went wrong while it ran: a
-	// script step that failed, a program that crashed.
-	stop() error
+	// they have ended, with what went wrong while it ran.
+	stop() stopResult
 	// restart stops the instance and starts a new one on the same address
-	// at once. The error of the old one, if any, comes first.
+	// at once. What went wrong with the old one, if anything, comes first.
 	restart(ctx context.Context, addrs map[string]Addr) (serverInstance, error)
+}
+
+// A stopResult is what a server instance found wrong when it stopped, by
+// kind, so that the engine can rank them by cause.
+type stopResult struct {
+	ended   error // a program that ended on its own, or crashed
+	failed  error // a script step that failed: wrong bytes, too many...
+	waiting error // a script that did not run to its end
+}
+
+func (r stopResult) first() error {
+	for _, err := range []error{r.ended, r.failed, r.waiting} {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // A builtin is a built-in server: a listener or packet socket and a
 // goroutine per connection (or per peer) running its behaviour.
 type builtin struct {
 	srv     *Server
+	kind    *behaviourKind
 	timeout time.Duration // default deadline of a script's steps
-	addrs   func() map[string]Addr
+	env     func() *env   // the servers' addresses, for a script's placeholders
 
-	a      Addr
-	ln     net.Listener   // stream
-	pc     net.PacketConn // dgram
-	ctx    context.Context
+	a     Addr
+	ln    net.Listener   // stream
+	pc    net.PacketConn // dgram
+	clean func()         // removes the socket file and its temporary directory
+	ctx   context.Context
+	// cancel ends everything at once; it comes last, once the scripts in
+	// progress have had the test's last bytes (see halt).
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	clean  func() // removes the socket file and its temporary directory
+	// stopping is closed when the test is over: no more clients will come,
+	// so a script step that waits for anything else than the bytes already
+	// sent (a sleep, a datagram) ends there.
+	stopping chan struct{}
+	loop     chan struct{} // closed when the accept or packet loop returns
+	wg       sync.WaitGroup
 
 	mu      sync.Mutex
 	conns   map[net.Conn]struct{}
-	failure error // the first script failure
+	runs    int   // script runs started
+	failure error // the first script step that failed
+	waiting error // the first script run cut short
 	// onFail, if set, is told of every script failure as it happens
 	// (sockrun serve), instead of keeping the first for stop.
 	onFail func(error)
 
-	// running counts script runs in progress; drained, if set, is closed
-	// when it falls to zero. See drain.
-	running int
-	drained chan struct{}
+	peers map[string]*peerConn // dgram scripts: one conversation per peer; the packet loop's own
 }
-
-// scriptGrace is how long stop lets script runs in progress end on their
-// own: by then the test has closed its connections, so a script waiting
-// to read sees the end of the stream (or the reset) at once, and how it
-// ends is decided, not raced against the stop.
-const scriptGrace = 250 * time.Millisecond
 
 // startBuiltin binds the server's address (port 0: any free port) and
 // starts serving. at, if set, is the exact address to bind (a restart).
-func startBuiltin(srv *Server, at *Addr, timeout time.Duration, addrs func() map[string]Addr) (*builtin, error) {
-	b := &builtin{srv: srv, timeout: timeout, addrs: addrs, conns: map[net.Conn]struct{}{}, clean: func() {}}
+func startBuiltin(srv *Server, at *Addr, timeout time.Duration, e func() *env) (*builtin, error) {
+	b := &builtin{srv: srv, kind: srv.Behaviour, timeout: timeout, env: e, conns: map[net.Conn]struct{}{},
+		clean: func() {}, stopping: make(chan struct{}), loop: make(chan struct{}), peers: map[string]*peerConn{}}
 	a, clean, err := bindAddr(srv, at)
 	if err != nil {
 		return nil, err
 	}
 	b.clean = clean
 	b.ctx, b.cancel = context.WithCancel(context.Background())
-	if srv.Behaviour == "refuse" {
+	if b.kind.bindOnly {
+		close(b.loop)
 		bound, release, err := bindOnly(a)
 		if err != nil {
 			b.cancel()
@@ -95,10 +114,10 @@ func startBuiltin(srv *Server, at *Addr, timeout time.Duration, addrs func() map
 	}
 	if b.ln != nil {
 		b.a = addrOf(b.ln.Addr(), a)
-		b.wg.Go(b.acceptLoop)
+		go b.acceptLoop()
 	} else {
 		b.a = addrOf(b.pc.LocalAddr(), a)
-		b.wg.Go(b.packetLoop)
+		go b.packetLoop()
 	}
 	return b, nil
 }
@@ -176,18 +195,18 @@ func addrOf(na net.Addr, want Addr) Addr {
 
 func (b *builtin) addr() Addr { return b.a }
 
-func (b *builtin) stop() error {
-	err := b.halt()
+func (b *builtin) stop() stopResult {
+	r := b.halt()
 	b.clean()
-	return err
+	return r
 }
 
 func (b *builtin) restart(ctx context.Context, addrs map[string]Addr) (serverInstance, error) {
-	if err := b.halt(); err != nil {
+	if err := b.halt().first(); err != nil {
 		b.clean()
 		return nil, err
 	}
-	nb, err := startBuiltin(b.srv, &b.a, b.timeout, b.addrs)
+	nb, err := startBuiltin(b.srv, &b.a, b.timeout, b.env)
 	if err != nil {
 		b.clean()
 		return nil, &setupError{server: b.srv.Name, err: err}
@@ -198,8 +217,35 @@ func (b *builtin) restart(ctx context.Context, addrs map[string]Addr) (serverIns
 
 // halt stops serving and waits for every goroutine, but keeps the address
 // (a temporary directory) for a restart.
-func (b *builtin) halt() error {
-	b.drain(scriptGrace)
+//
+// The test is over when halt is called: its connections are closed and
+// its programs have ended. So the clients' last bytes, and the ends of
+// their streams, are already on their way to the server. halt lets the
+// server take them all, deterministically, before it judges its script:
+// the accept loop takes every connection the kernel has completed, the
+// packet loop every datagram queued, and a script reading a stream reads
+// on to its end. Only then does a script step that would wait for more
+// (a sleep, a datagram that will not come) end, and the script is judged
+// by where it stopped. No timer decides it.
+func (b *builtin) halt() stopResult {
+	// Wake the loop: it takes what is queued, then returns.
+	if b.ln != nil {
+		b.ln.(interface{ SetDeadline(time.Time) error }).SetDeadline(time.Unix(1, 0))
+	}
+	if b.pc != nil {
+		b.pc.SetReadDeadline(time.Unix(1, 0))
+	}
+	<-b.loop
+	close(b.stopping)
+	if !b.kind.script {
+		// Nothing to judge: end the connections now.
+		b.mu.Lock()
+		for c := range b.conns {
+			c.Close()
+		}
+		b.mu.Unlock()
+	}
+	b.wg.Wait()
 	b.cancel()
 	if b.ln != nil {
 		b.ln.Close()
@@ -208,96 +254,125 @@ func (b *builtin) halt() error {
 		b.pc.Close()
 	}
 	b.mu.Lock()
-	for c := range b.conns {
-		c.Close()
-	}
-	b.mu.Unlock()
-	b.wg.Wait()
-	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.failure
+	r := stopResult{failed: b.failure, waiting: b.waiting}
+	if b.kind.script && b.runs == 0 && r.failed == nil && b.onFail == nil {
+		noun := "no client connected"
+		if b.srv.Type == Dgram {
+			noun = "no datagram came"
+		}
+		r.waiting = &waitingError{err: &stepError{step: b.srv.Script[0], server: b.srv.Name, err: errNoClient}, why: noun}
+	}
+	return r
 }
 
-// fail records a script failure, unless the server is stopping: a script
-// cut short by the end of its test has not failed.
-func (b *builtin) fail(err error) {
-	if err == nil || b.ctx.Err() != nil {
+// errNoClient: a scripted server that nobody used.
+var errNoClient = errors.New("the script never ran")
+
+// errStopped: the test ended while a server script step was waiting.
+var errStopped = errors.New("the test ended")
+
+// A waitingError is a server script that did not run to its end: a step
+// was still waiting (for bytes, a datagram, a client, or the end of a
+// sleep) when the test ended, or its client left first.
+type waitingError struct {
+	err error // the stepError of the step that was waiting
+	why string
+}
+
+func (e *waitingError) Error() string {
+	var se *stepError
+	if errors.As(e.err, &se) && se.step != nil {
+		return fmt.Sprintf("%s: server %s: %s", se.step.Pos, se.server, e.message())
+	}
+	return e.err.Error()
+}
+
+// message says what happened, without where: a report shows the step.
+func (e *waitingError) message() string {
+	if errors.Is(e.err, errNoClient) {
+		return "the script never ran: " + e.why + " (its first step was waiting)"
+	}
+	return "the script did not run to its end: this step was still waiting when " + e.why
+}
+
+func (e *waitingError) Unwrap() error { return e.err }
+
+// record keeps the outcome of a script run: nil, a failure, or a run cut
+// short (a step waiting for what never came).
+func (b *builtin) record(err error) {
+	if err == nil {
 		return
+	}
+	var cut bool
+	var why string
+	switch {
+	case errors.Is(err, errStopped):
+		cut, why = true, "the test ended"
+	case errors.Is(err, errClosedEarly):
+		cut, why = true, "the client closed the connection"
+	case isReset(err):
+		cut, why = true, "the client reset the connection"
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		cut, why = true, "its deadline passed"
 	}
 	if b.onFail != nil {
 		b.onFail(err)
 		return
 	}
 	b.mu.Lock()
-	if b.failure == nil {
+	defer b.mu.Unlock()
+	switch {
+	case cut && b.waiting == nil:
+		b.waiting = &waitingError{err: err, why: why}
+	case !cut && b.failure == nil:
 		b.failure = err
 	}
-	b.mu.Unlock()
+}
+
+// scriptFailure returns the script's first real failure so far: the cause
+// of what a client of this server saw go wrong.
+func (b *builtin) scriptFailure() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.failure
 }
 
 // track adds or removes a connection from those stop must close.
-func (b *builtin) track(c net.Conn, add bool) bool {
+func (b *builtin) track(c net.Conn, add bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if add {
-		if b.ctx.Err() != nil {
-			return false
-		}
 		b.conns[c] = struct{}{}
 	} else {
 		delete(b.conns, c)
 	}
-	return true
 }
 
-// drain waits until no script run is in progress, or grace has passed.
-func (b *builtin) drain(grace time.Duration) {
-	b.mu.Lock()
-	if b.running == 0 {
-		b.mu.Unlock()
-		return
-	}
-	ch := make(chan struct{})
-	b.drained = ch
-	b.mu.Unlock()
-	t := time.NewTimer(grace)
-	defer t.Stop()
-	select {
-	case <-ch:
-	case <-t.C:
-	}
-}
-
-// scriptRunning counts a script run in or out.
-func (b *builtin) scriptRunning(delta int) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.running += delta
-	if b.running == 0 && b.drained != nil {
-		close(b.drained)
-		b.drained = nil
-	}
-}
+// serve runs fn in a goroutine that halt waits for.
+func (b *builtin) serve(fn func()) { b.wg.Go(fn) }
 
 // script runs the server's script on one connection (or one peer). With
 // loop, it runs again until the peer closes; a peer that closes before an
 // iteration has received anything ends it quietly.
 func (b *builtin) script(e *endpoint) {
-	b.scriptRunning(1)
-	defer b.scriptRunning(-1)
+	b.mu.Lock()
+	b.runs++
+	b.mu.Unlock()
 	s := &session{
-		timeout: b.timeout,
-		conns:   map[string]*endpoint{b.srv.Name: e},
-		addrs:   b.addrs(),
+		timeout:  b.timeout,
+		conns:    map[string]*endpoint{b.srv.Name: e},
+		env:      b.env(),
+		stopping: b.stopping,
 	}
 	for {
 		before := e.consumed
 		err := runSteps(b.ctx, b.srv.Script, s, b.srv.Name)
 		if err != nil {
 			quiet := b.srv.Loop && e.consumed == before && len(e.buf) == 0 &&
-				(errors.Is(err, errClosedEarly) || isReset(err))
+				(errors.Is(err, errClosedEarly) || isReset(err) || errors.Is(err, errStopped))
 			if !quiet {
-				b.fail(err)
+				b.record(err)
 			}
 			return
 		}

@@ -1,40 +1,91 @@
 package runner
 
 import (
+	"errors"
 	"net"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 )
 
 func (b *builtin) packetLoop() {
+	defer close(b.loop)
 	buf := make([]byte, maxDatagram)
-	peers := map[string]*peerConn{}
 	for {
 		n, from, err := b.pc.ReadFrom(buf)
 		if err != nil {
-			return // closed by stop
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				// halt's wake-up: serve what is queued, then no more.
+				b.queued(buf)
+				for _, p := range b.peers {
+					p.end()
+				}
+			}
+			return
 		}
-		switch b.srv.Behaviour {
-		case "echo":
-			if from != nil {
-				b.pc.WriteTo(buf[:n], from)
-			}
-		case "discard":
-		case "script":
-			key := ""
-			if from != nil {
-				key = from.String()
-			}
-			p := peers[key]
-			if p == nil {
-				p = newPeerConn(b.pc, from, b.ctx.Done())
-				peers[key] = p
-				b.wg.Go(func() { b.servePeer(p) })
-			}
-			p.deliver(append([]byte(nil), buf[:n]...))
-		}
+		b.kind.packet(b, buf[:n], from)
 	}
+}
+
+// queued serves, without waiting, every datagram in the socket's queue.
+// (ReadFrom itself would not try once its deadline has passed.)
+func (b *builtin) queued(buf []byte) {
+	sc, ok := b.pc.(syscall.Conn)
+	if !ok {
+		return
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return
+	}
+	rc.Control(func(fd uintptr) {
+		for {
+			n, from, err := syscall.Recvfrom(int(fd), buf, syscall.MSG_DONTWAIT)
+			if err != nil {
+				return
+			}
+			b.kind.packet(b, buf[:n], sockaddrToAddr(from))
+		}
+	})
+}
+
+func sockaddrToAddr(sa syscall.Sockaddr) net.Addr {
+	switch v := sa.(type) {
+	case *syscall.SockaddrInet4:
+		return &net.UDPAddr{IP: append(net.IP(nil), v.Addr[:]...), Port: v.Port}
+	case *syscall.SockaddrInet6:
+		return &net.UDPAddr{IP: append(net.IP(nil), v.Addr[:]...), Port: v.Port}
+	case *syscall.SockaddrUnix:
+		if v.Name == "" {
+			return nil
+		}
+		return &net.UnixAddr{Name: v.Name, Net: "unixgram"}
+	}
+	return nil
+}
+
+func echoPacket(b *builtin, p []byte, from net.Addr) {
+	if from != nil {
+		b.pc.WriteTo(p, from)
+	}
+}
+
+// scriptPacket hands a datagram to its peer's conversation, which runs
+// the script.
+func scriptPacket(b *builtin, d []byte, from net.Addr) {
+	key := ""
+	if from != nil {
+		key = from.String()
+	}
+	p := b.peers[key]
+	if p == nil {
+		p = newPeerConn(b.pc, from, b.ctx.Done())
+		b.peers[key] = p
+		b.serve(func() { b.servePeer(p) })
+	}
+	p.deliver(append([]byte(nil), d...))
 }
 
 // servePeer runs the script once for each datagram that finds the peer's
@@ -44,12 +95,19 @@ func (b *builtin) servePeer(p *peerConn) {
 	e := newEndpoint(b.ctx, b.srv.Name, p, false, nil)
 	defer e.close()
 	for {
+		var first []byte
 		select {
-		case first := <-p.in:
-			p.unread(first)
-		case <-b.ctx.Done():
-			return
+		case first = <-p.in:
+		case <-p.ended:
+			// Every datagram was delivered before ended closed: take
+			// any still queued, else the conversation is over.
+			select {
+			case first = <-p.in:
+			default:
+				return
+			}
 		}
+		p.unread(first)
 		b.script(e)
 		if e.closed {
 			return
@@ -66,6 +124,9 @@ type peerConn struct {
 	peer net.Addr
 	in   chan []byte
 	done <-chan struct{} // the server is stopping
+	// ended is closed once no more datagrams can come (the test is over
+	// and the socket's queue was served): a read of an empty queue ends.
+	ended chan struct{}
 
 	mu      sync.Mutex
 	pending []byte // a datagram given back by unread
@@ -76,7 +137,7 @@ type peerConn struct {
 }
 
 func newPeerConn(pc net.PacketConn, peer net.Addr, done <-chan struct{}) *peerConn {
-	return &peerConn{pc: pc, peer: peer, in: make(chan []byte, 64), done: done,
+	return &peerConn{pc: pc, peer: peer, in: make(chan []byte, 64), done: done, ended: make(chan struct{}),
 		wake: make(chan struct{}), closed: make(chan struct{})}
 }
 
@@ -87,6 +148,9 @@ func (p *peerConn) deliver(d []byte) {
 	default:
 	}
 }
+
+// end says that no more datagrams will come.
+func (p *peerConn) end() { close(p.ended) }
 
 func (p *peerConn) unread(d []byte) {
 	p.mu.Lock()
@@ -106,6 +170,12 @@ func (p *peerConn) Read(buf []byte) (int, error) {
 		}
 		dl, wake := p.rdl, p.wake
 		p.mu.Unlock()
+		// What is queued comes first, even once the test is over.
+		select {
+		case d := <-p.in:
+			return copy(buf, d), nil
+		default:
+		}
 		var expired <-chan time.Time
 		var t *time.Timer
 		if !dl.IsZero() {
@@ -124,6 +194,11 @@ func (p *peerConn) Read(buf []byte) (int, error) {
 			err = os.ErrDeadlineExceeded
 		case <-wake:
 			again = true
+		case <-p.ended:
+			again = len(p.in) > 0
+			if !again {
+				err = errStopped
+			}
 		case <-p.closed:
 			err = net.ErrClosed
 		case <-p.done:

@@ -4,44 +4,73 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
+	"syscall"
 )
 
 func (b *builtin) acceptLoop() {
+	defer close(b.loop)
 	for {
 		c, err := b.ln.Accept()
 		if err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
-				continue
+				// halt's wake-up: the test is over, but connections the
+				// kernel completed before it ended are still owed a
+				// serving.
+				for _, c := range b.backlog() {
+					b.accepted(c)
+				}
 			}
-			return // closed by stop
-		}
-		if !b.track(c, true) {
-			c.Close()
 			return
 		}
-		b.wg.Go(func() {
-			defer b.track(c, false)
-			defer c.Close()
-			b.serveConn(c)
-		})
+		b.accepted(c)
 	}
 }
 
-// serveConn runs the behaviour on one accepted connection.
-func (b *builtin) serveConn(c net.Conn) {
-	switch b.srv.Behaviour {
-	case "echo":
-		echoStream(c)
-	case "discard":
-		io.Copy(io.Discard, c)
-	case "close":
-		// Accept, then close at once: the deferred Close does it.
-	case "script":
-		e := newEndpoint(b.ctx, b.srv.Name, c, true, nil)
-		defer e.close()
-		b.script(e)
+func (b *builtin) accepted(c net.Conn) {
+	b.track(c, true)
+	b.serve(func() {
+		defer b.track(c, false)
+		defer c.Close()
+		b.kind.conn(b, c)
+	})
+}
+
+// backlog accepts, without waiting, every connection in the listener's
+// queue. (Accept itself would not try once its deadline has passed.)
+func (b *builtin) backlog() []net.Conn {
+	sc, ok := b.ln.(syscall.Conn)
+	if !ok {
+		return nil
 	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	var out []net.Conn
+	rc.Control(func(fd uintptr) {
+		for {
+			nfd, _, err := syscall.Accept4(int(fd), syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC)
+			if err != nil {
+				return
+			}
+			f := os.NewFile(uintptr(nfd), "accepted")
+			c, err := net.FileConn(f)
+			f.Close()
+			if err == nil {
+				out = append(out, c)
+			}
+		}
+	})
+	return out
+}
+
+// scriptConn runs the script on one accepted connection.
+func scriptConn(b *builtin, c net.Conn) {
+	e := newEndpoint(b.ctx, b.srv.Name, c, true, nil)
+	defer e.close()
+	b.script(e)
 }
 
 // echoStream sends back every byte it receives, in order. When the client

@@ -5,64 +5,87 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"reflect"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 )
 
-// A serverSet is the running instances of a spec's servers for one test.
+// A serverSet is the running instances of the servers one test uses.
 type serverSet struct {
-	names []string
+	names []string                  // the servers the test uses, in file order
 	inst  map[string]serverInstance // nil for a server given by --addr
-	addrs map[string]Addr           // fixed once all have started
+
+	mu    sync.Mutex
+	addrs map[string]Addr // fixed once all have started
 }
 
-// startServers starts fresh instances of every server of spec. Built-in
+// env returns a run-time environment with the servers' addresses as they
+// are now: a script may run while later servers are still starting.
+func (set *serverSet) env() *env {
+	set.mu.Lock()
+	defer set.mu.Unlock()
+	addrs := make(map[string]Addr, len(set.addrs))
+	for k, v := range set.addrs {
+		addrs[k] = v
+	}
+	return newEnv(addrs)
+}
+
+func (set *serverSet) setAddr(name string, a Addr) {
+	set.mu.Lock()
+	set.addrs[name] = a
+	set.mu.Unlock()
+}
+
+// startServers starts fresh instances of the servers test t uses. Built-in
 // servers bind first, so their ports are known; a program's port is picked
 // before any program starts, so programs may name each other's ports.
-func startServers(ctx context.Context, spec *Spec, timeout time.Duration, opts Options) (*serverSet, error) {
-	set := &serverSet{inst: map[string]serverInstance{}, addrs: map[string]Addr{}}
-	addrs := func() map[string]Addr { return set.addrs }
+func startServers(ctx context.Context, spec *Spec, t *Test, timeout time.Duration, opts Options) (*serverSet, error) {
+	set := &serverSet{names: t.Servers, inst: map[string]serverInstance{}, addrs: map[string]Addr{}}
 	fail := func(err error) (*serverSet, error) {
 		set.stop()
 		return nil, err
 	}
-	for _, srv := range spec.Servers {
-		set.names = append(set.names, srv.Name)
+	var builtins, programs []*Server
+	for _, name := range t.Servers {
+		srv := spec.Server(name)
 		if at, ok := opts.Addrs[srv.Name]; ok {
 			a, err := parseAddr(srv, at)
 			if err != nil {
 				return fail(err)
 			}
-			set.addrs[srv.Name] = a
-		}
-	}
-	for _, srv := range spec.Servers {
-		if _, ok := set.addrs[srv.Name]; ok || srv.Run != nil {
+			set.setAddr(srv.Name, a)
 			continue
 		}
-		b, err := startBuiltin(srv, nil, timeout, addrs)
+		if srv.Run != nil {
+			programs = append(programs, srv)
+		} else {
+			builtins = append(builtins, srv)
+		}
+	}
+	for _, srv := range builtins {
+		b, err := startBuiltin(srv, nil, timeout, set.env)
 		if err != nil {
 			return fail(&setupError{server: srv.Name, err: err})
 		}
 		set.inst[srv.Name] = b
-		set.addrs[srv.Name] = b.addr()
+		set.setAddr(srv.Name, b.addr())
 	}
-	var progs []*Server
 	var cleans []func()
-	for _, srv := range spec.Servers {
-		if _, ok := set.addrs[srv.Name]; !ok && srv.Run != nil {
-			a, clean, err := pickAddr(srv, nil)
-			if err != nil {
-				return fail(&setupError{server: srv.Name, err: err})
+	for _, srv := range programs {
+		a, clean, err := pickAddr(srv, nil)
+		if err != nil {
+			for _, c := range cleans {
+				c()
 			}
-			set.addrs[srv.Name] = a
-			progs = append(progs, srv)
-			cleans = append(cleans, clean)
+			return fail(&setupError{server: srv.Name, err: err})
 		}
+		set.setAddr(srv.Name, a)
+		cleans = append(cleans, clean)
 	}
-	for i, srv := range progs {
-		p, err := startProgramServer(ctx, srv, set.addrs, cleans[i], false)
+	for i, srv := range programs {
+		p, err := startProgramServer(ctx, srv, set.env().addrs, cleans[i], false)
 		if err != nil {
 			for _, c := range cleans[i+1:] {
 				c()
@@ -70,7 +93,7 @@ func startServers(ctx context.Context, spec *Spec, timeout time.Duration, opts O
 			return fail(err)
 		}
 		set.inst[srv.Name] = p
-		set.addrs[srv.Name] = p.addr()
+		set.setAddr(srv.Name, p.addr())
 	}
 	return set, nil
 }
@@ -100,7 +123,7 @@ func (set *serverSet) restart(ctx context.Context, name string) error {
 		return fmt.Errorf("server %s is given by --addr: sockrun did not start it, so it cannot restart it", name)
 	}
 	delete(set.inst, name)
-	next, err := inst.restart(ctx, set.addrs)
+	next, err := inst.restart(ctx, set.env().addrs)
 	if err != nil {
 		return err
 	}
@@ -108,36 +131,53 @@ func (set *serverSet) restart(ctx context.Context, name string) error {
 	return nil
 }
 
-// exited waits up to grace for a program server to end by itself, and
-// returns its error if one did: the reason behind a connection that a
-// test saw close or reset.
-func (set *serverSet) exited(grace time.Duration) error {
-	var chans []<-chan struct{}
-	for _, inst := range set.inst {
-		if p, ok := inst.(*programServer); ok {
-			chans = append(chans, p.proc.done)
+// program returns server name's instance if it is a program under test.
+func (set *serverSet) program(name string) *programServer {
+	p, _ := set.inst[name].(*programServer)
+	return p
+}
+
+// blame finds the cause of a test step's failure err, if it is not the
+// step itself. A step that saw its connection end (closed, reset, refused,
+// timed out), or a client program that failed, may have failed because a
+// program under test died, or because a server's script failed: then
+// that is the reason, reported at the step. The question is settled by
+// what is known when the step failed, never by a timer: a program is
+// dying or dead once its sockets have closed, and a script records its
+// failure before its connection closes.
+func (set *serverSet) blame(err error, target string) error {
+	var se *stepError
+	if !errors.As(err, &se) || se.step == nil {
+		return err
+	}
+	switch classify(err) {
+	case KindClosed, KindReset, KindRefused, KindTimeout:
+	default:
+		if se.step.Kind != "run" {
+			return err
 		}
 	}
-	if len(chans) == 0 {
-		return nil
+	suspects := set.names
+	if target != "" && se.step.Kind != "run" {
+		suspects = []string{target}
 	}
-	t := time.NewTimer(grace)
-	defer t.Stop()
-	// Wait for one to end, not all: one crash is reason enough.
-	cases := []reflect.SelectCase{{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(t.C)}}
-	for _, ch := range chans {
-		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ch)})
-	}
-	reflect.Select(cases)
-	var errs []error
-	for _, name := range set.names {
-		if p, ok := set.inst[name].(*programServer); ok {
-			if err := p.exitError(); err != nil {
-				errs = append(errs, err)
+	for _, name := range suspects {
+		if p := set.program(name); p != nil && p.dying() {
+			// It is on its way out: its ending is known in a moment.
+			<-p.proc.done
+			if crash := p.exitError(); crash != nil {
+				return &stepError{step: se.step, err: crash}
 			}
 		}
 	}
-	return errors.Join(errs...)
+	for _, name := range suspects {
+		if b, ok := set.inst[name].(*builtin); ok {
+			if f := b.scriptFailure(); f != nil {
+				return f
+			}
+		}
+	}
+	return err
 }
 
 // output returns the captured output of every program server, for a
@@ -145,23 +185,46 @@ func (set *serverSet) exited(grace time.Duration) error {
 func (set *serverSet) output() string {
 	var out string
 	for _, name := range set.names {
-		if p, ok := set.inst[name].(*programServer); ok {
+		if p := set.program(name); p != nil {
 			out += p.proc.outputTail("server " + name)
 		}
 	}
 	return out
 }
 
-// stop stops every instance, in reverse order, and returns what went wrong
-// while they ran.
-func (set *serverSet) stop() error {
-	var errs []error
-	for i := len(set.names) - 1; i >= 0; i-- {
-		if inst := set.inst[set.names[i]]; inst != nil {
-			errs = append(errs, inst.stop())
+// stop stops every instance and returns what went wrong while they ran,
+// the first of each kind in file order. Programs stop first, then the
+// built-in servers in reverse order: a program may be a client of a
+// scripted server, whose script is judged only once its clients are gone.
+func (set *serverSet) stop() stopResult {
+	var all stopResult
+	merge := func(r stopResult) {
+		all.ended = cmpOr(all.ended, r.ended)
+		all.failed = cmpOr(all.failed, r.failed)
+		all.waiting = cmpOr(all.waiting, r.waiting)
+	}
+	results := map[string]stopResult{}
+	for _, name := range set.names {
+		if p := set.program(name); p != nil {
+			results[name] = p.stop()
 		}
 	}
-	return errors.Join(errs...)
+	for _, name := range slices.Backward(set.names) {
+		if b, ok := set.inst[name].(*builtin); ok {
+			results[name] = b.stop()
+		}
+	}
+	for _, name := range set.names {
+		merge(results[name])
+	}
+	return all
+}
+
+func cmpOr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
 }
 
 // A setupError is a server that could not start.

@@ -14,11 +14,16 @@ type session struct {
 	conns   map[string]*endpoint
 	opened  []*endpoint // every endpoint, so that all are closed at the end
 	servers *serverSet  // nil in a server script
+	env     *env        // addresses and captures, for placeholders
 	log     *transcript
 	tmpdir  func() (string, error) // a directory for client socket files
 	cleanup func()                 // removes it
-	// addrs are the servers' addresses, for placeholders.
-	addrs map[string]Addr
+	// stopping, in a server script, is closed when the test is over: a
+	// sleep ends there.
+	stopping <-chan struct{}
+	// target is the server that the connection used last reaches: when a
+	// step fails, the server whose failure may be the cause.
+	target string
 }
 
 // conn returns the open endpoint called name.
@@ -27,7 +32,17 @@ func (s *session) conn(name string) (*endpoint, error) {
 	if e == nil {
 		return nil, fmt.Errorf("connection %s is not open", name)
 	}
+	s.target = e.server
 	return e, nil
+}
+
+// capture makes what a matcher captured placeholders of the later steps.
+func (s *session) capture(m matcher) {
+	if c, ok := m.(capturer); ok {
+		for k, v := range c.captured() {
+			s.env.captures[k] = v
+		}
+	}
 }
 
 // closeAll closes every endpoint the session opened.
@@ -45,8 +60,9 @@ func (s *session) stepTimeout(own time.Duration) time.Duration {
 	return s.timeout
 }
 
-// sleep waits for d, or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
+// sleep waits for d, or until ctx is done, or (in a server script) the
+// test is over.
+func (s *session) sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -54,6 +70,8 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	case <-ctx.Done():
 		return context.Cause(ctx)
+	case <-s.stopping:
+		return errStopped
 	}
 }
 

@@ -59,14 +59,20 @@ type Server struct {
 	// temporary directory per instance holds it, as port 0 means any port.
 	Path string
 
-	Behaviour string  // echo, discard, close or script; empty for a program
-	Script    []*Step // the steps of behaviour script, from the server's side
-	Loop      bool    // run Script again on the same connection until the peer closes
+	Behaviour *behaviourKind // a built-in behaviour; nil for a program under test
+	Script    []*Step        // the steps of behaviour script, from the server's side
+	Loop      bool           // run Script again on the same connection until the peer closes
 
 	Run   *command             // a program under test: its command line
 	Ready time.Duration        // how long a program has to be serving
 	Dir   *template            // working directory of a program
 	Env   map[string]*template // extra environment of a program
+
+	// uses are the servers its own placeholders name (in run:, env:,
+	// a script...): a test that starts it starts them too.
+	uses map[string]bool
+	// needs are the vars without a value that it names.
+	needs map[string]bool
 }
 
 // Network is the Go network name of the server's socket.
@@ -97,6 +103,13 @@ type Test struct {
 	Hint    string // the likely bug, in one sentence, printed under a failure
 	Timeout time.Duration
 	Steps   []*Step
+	// Servers are the names of the servers the test uses, in file order:
+	// those its steps and placeholders name (or its servers: key lists),
+	// and those these use in turn. A test starts only these.
+	Servers []string
+	// Needs are the vars the test needs that were declared without a
+	// value and not given (--var): such a test is skipped, saying so.
+	Needs []string
 }
 
 // A Step is one action of a test or of a server script.

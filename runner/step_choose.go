@@ -20,7 +20,7 @@ var chooseStep = &stepKind{
 }
 
 type alternative struct {
-	m    *expectAction
+	m    matchSpec
 	then []*Step
 }
 
@@ -55,17 +55,9 @@ func decodeChoose(d *decoder, key, val *yaml.Node) action {
 			d.errorf(alt, "choose: an alternative needs expect: MATCHER")
 			continue
 		}
-		m := &expectAction{form: "data", conn: name}
-		if mn := resolve(ev); mn.Kind == yaml.MappingNode {
-			mp, _ := d.mapping(mn, "choose: expect", append(append([]string{}, matcherKeys...), dataKeys...)...)
-			if !d.matcher(mn, mp, m) {
-				continue
-			}
-		} else {
-			m.data = d.data(ev, "choose: expect")
-		}
-		if (m.form == "eof" && srv.Type != Stream) || m.form == "silence" {
-			d.errorf(ev, "choose: expect: %s cannot be one of several alternatives", m.form)
+		m := d.matchValue(ev, matchUse{what: "choose: expect", stream: srv.Type == Stream, alt: true})
+		if m == nil {
+			continue
 		}
 		var then []*Step
 		if t := f.val("then"); t != nil {
@@ -83,11 +75,16 @@ func (a *chooseAction) run(ctx context.Context, s *session) error {
 	}
 	any := &anyMatcher{chosen: -1}
 	for _, alt := range a.alts {
-		any.ms = append(any.ms, alt.m.matcher(s.addrs))
+		m, err := alt.m.build(s.env)
+		if err != nil {
+			return err
+		}
+		any.ms = append(any.ms, m)
 	}
 	if err := e.expect(ctx, any, s.timeout); err != nil {
 		return fmt.Errorf("choose on %s: %w", a.conn, err)
 	}
+	s.capture(any.ms[any.chosen])
 	return runSteps(ctx, a.alts[any.chosen].then, s, "")
 }
 

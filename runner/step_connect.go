@@ -54,6 +54,7 @@ func decodeConnect(d *decoder, key, val *yaml.Node) action {
 		d.errorf(to, "connect: unknown server %q%s; expected one of the file's servers%s", name, didYouMean(name, keys(d.servers)), listOf(keys(d.servers)))
 		return nil
 	}
+	d.use(srv)
 	a := &connectAction{server: name, as: name, stream: srv.Type == Stream}
 	if as != nil {
 		if a.as, ok = d.name(as, "connect: as"); !ok {
@@ -66,7 +67,10 @@ func decodeConnect(d *decoder, key, val *yaml.Node) action {
 }
 
 func (a *connectAction) run(ctx context.Context, s *session) error {
-	addr := s.addrs[a.server]
+	addr, ok := s.env.addrs[a.server]
+	if !ok {
+		return fmt.Errorf("connect to %s: the server is not running in this test", a.server)
+	}
 	dialer := net.Dialer{Deadline: deadline(ctx, s.timeout)}
 	var sockfile string
 	if addr.Network == "unixgram" {
@@ -87,9 +91,20 @@ func (a *connectAction) run(ctx context.Context, s *session) error {
 		return fmt.Errorf("connect to %s (%s %s): %w", a.server, addr.Network, addr, ctxErr(ctx, err))
 	}
 	e := newEndpoint(ctx, a.as, conn, a.stream, s.log)
+	e.server = a.server
 	if sockfile != "" {
 		e.after = func() { os.Remove(sockfile) }
 	}
+	if p := s.servers.program(a.server); p != nil && !a.stream {
+		// A datagram socket sees no end of stream when its server dies.
+		e.watchPeer(p.ended, func() error {
+			if err := p.exitError(); err != nil {
+				return err
+			}
+			return p.proc.endingError("during the test")
+		})
+	}
+	s.target = a.server
 	s.log.add(a.as, "connect "+addr.String(), nil)
 	s.conns[a.as] = e
 	s.opened = append(s.opened, e)

@@ -16,10 +16,12 @@ var restartStep = &stepKind{
 		if !ok {
 			return nil
 		}
-		if d.servers[name] == nil {
+		srv := d.servers[name]
+		if srv == nil {
 			d.errorf(val, "restart: unknown server %q%s; expected one of the file's servers%s", name, didYouMean(name, keys(d.servers)), listOf(keys(d.servers)))
 			return nil
 		}
+		d.use(srv)
 		return restartAction(name)
 	},
 }
@@ -30,5 +32,6 @@ func (a restartAction) String() string { return "restart " + string(a) }
 
 func (a restartAction) run(ctx context.Context, s *session) error {
 	s.log.add(string(a), "restart", nil)
+	s.target = string(a)
 	return s.servers.restart(ctx, string(a))
 }

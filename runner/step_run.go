@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -14,9 +15,10 @@ import (
 var runStep = &stepKind{
 	name:  "run",
 	forms: []string{"run: COMMAND", "run: {cmd: COMMAND, stdin: DATA, stdout: MATCHER, stderr: MATCHER, exit: CODE, timeout: DURATION}"},
-	doc: "Run a client program under test to completion, then check its exit status (`exit`: a code, a list of codes, `nonzero` or `any`; default 0) " +
-		"and what it printed. `stdout` and `stderr` are matched whole: DATA is exactly the output, `line:` is the output being that one line, " +
-		"`contains:` and `regex:` search it, `silence: true` is no output. The command line is split like a shell's, but no shell runs it.",
+	doc: "Run a client program under test to completion, then check its exit status (`exit`: a code, a list of codes, `nonzero`, `any` " +
+		"or `{signal: SIGPIPE}`; default 0) and what it printed. `stdout` and `stderr` are matched whole: DATA is exactly the output, " +
+		"`line:` is the output being that one line, `contains:` and `regex:` search it, `silence: true` is no output. " +
+		"COMMAND is a command line, split like a shell's but never given to one, or a list of words used as they are.",
 	decode: decodeRun,
 }
 
@@ -27,25 +29,59 @@ const maxOutput = 1 << 20
 type runAction struct {
 	cmd     *command
 	stdin   *Data
-	stdout  *expectAction
-	stderr  *expectAction
-	exit    []int // allowed exit codes; nil with anyExit or nonzero
-	nonzero bool
-	anyExit bool
+	stdout  matchSpec
+	stderr  matchSpec
+	exit    exitRule
 	timeout time.Duration
 }
 
 func (a *runAction) String() string { return "run " + a.cmd.String() }
 
+// An exitRule is what a run step accepts as the program's ending.
+type exitRule struct {
+	codes   []int          // these exit statuses (the default: 0)
+	nonzero bool           // any status but 0
+	any     bool           // any ending at all, a signal too
+	signal  syscall.Signal // killed by this signal
+}
+
+func (r exitRule) String() string {
+	switch {
+	case r.any:
+		return "any ending"
+	case r.nonzero:
+		return "a nonzero status (an error)"
+	case r.signal != 0:
+		return "death by " + signalName(r.signal)
+	case len(r.codes) == 1:
+		return "status " + strconv.Itoa(r.codes[0])
+	}
+	return "one of the statuses " + strings.Trim(fmt.Sprint(r.codes), "[]")
+}
+
+// accepts reports whether a program that ended with status code (-1: by
+// a signal) or signal sig ends as the rule wants.
+func (r exitRule) accepts(code int, sig syscall.Signal) bool {
+	switch {
+	case r.any:
+		return true
+	case r.signal != 0:
+		return sig == r.signal
+	case code < 0:
+		return false
+	case r.nonzero:
+		return code != 0
+	}
+	return slices.Contains(r.codes, code)
+}
+
 var runKeys = []string{"cmd", "stdin", "stdout", "stderr", "exit", "timeout"}
 
 func decodeRun(d *decoder, key, val *yaml.Node) action {
-	a := &runAction{exit: []int{0}}
+	a := &runAction{exit: exitRule{codes: []int{0}}}
 	n := resolve(val)
 	if n == nil || n.Kind != yaml.MappingNode {
-		if s, ok := d.str(val, "run"); ok {
-			a.cmd = d.command(val, s, "run")
-		}
+		a.cmd = d.commandValue(val, "run")
 		if a.cmd == nil {
 			return nil
 		}
@@ -55,22 +91,20 @@ func decodeRun(d *decoder, key, val *yaml.Node) action {
 	f, _ := splitPairs(pairs, runKeys...)
 	if c := f.val("cmd"); c == nil {
 		d.errorf(n, "run: needs cmd: COMMAND, the program and its arguments")
-	} else if s, ok := d.str(c, "run: cmd"); ok {
-		a.cmd = d.command(c, s, "run: cmd")
+	} else {
+		a.cmd = d.commandValue(c, "run: cmd")
 	}
 	if v := f.val("stdin"); v != nil {
-		a.stdin = d.data(v, "run: stdin")
+		a.stdin = d.sendData(v, "run: stdin")
 	}
-	for _, out := range []struct {
-		key string
-		dst **expectAction
-	}{{"stdout", &a.stdout}, {"stderr", &a.stderr}} {
-		if v := f.val(out.key); v != nil {
-			*out.dst = d.outputMatcher(v, "run: "+out.key)
-		}
+	if v := f.val("stdout"); v != nil {
+		a.stdout = d.matchValue(v, matchUse{what: "run: stdout", output: true})
+	}
+	if v := f.val("stderr"); v != nil {
+		a.stderr = d.matchValue(v, matchUse{what: "run: stderr", output: true})
 	}
 	if v := f.val("exit"); v != nil {
-		d.exitCodes(v, a)
+		a.exit = d.exitRule(v)
 	}
 	if v := f.val("timeout"); v != nil {
 		a.timeout, _ = d.duration(v, "run: timeout")
@@ -81,53 +115,64 @@ func decodeRun(d *decoder, key, val *yaml.Node) action {
 	return a
 }
 
-// outputMatcher decodes a matcher on a program's output.
-func (d *decoder) outputMatcher(v *yaml.Node, what string) *expectAction {
-	m := &expectAction{form: "data"}
-	if n := resolve(v); n.Kind == yaml.MappingNode {
-		pairs, _ := d.mapping(n, what, append(append([]string{}, matcherKeys...), dataKeys...)...)
-		if !d.matcher(n, pairs, m) {
-			return nil
-		}
-		if m.form == "eof" {
-			d.errorf(v, "%s: eof: has no meaning for a program's output, which always ends", what)
-		}
-		return m
-	}
-	m.data = d.data(v, what)
-	return m
-}
-
-func (d *decoder) exitCodes(v *yaml.Node, a *runAction) {
+// exitRule decodes exit: a code, a list of codes, nonzero, any, or
+// {signal: NAME}.
+func (d *decoder) exitRule(v *yaml.Node) exitRule {
+	const want = "expected a code 0 to 255, a list of codes, nonzero, any or {signal: SIGPIPE}"
 	n := resolve(v)
 	switch {
 	case n.Kind == yaml.ScalarNode && (n.Value == "nonzero" || n.Value == "any"):
-		a.exit, a.nonzero, a.anyExit = nil, n.Value == "nonzero", n.Value == "any"
+		return exitRule{nonzero: n.Value == "nonzero", any: n.Value == "any"}
 	case n.Kind == yaml.SequenceNode:
-		a.exit = nil
+		var r exitRule
 		for _, e := range n.Content {
 			if c, ok := d.integer(e, "run: exit", 0, 255, false); ok {
-				a.exit = append(a.exit, int(c))
+				r.codes = append(r.codes, int(c))
 			}
 		}
-	default:
-		if n.Kind == yaml.ScalarNode && n.Tag == "!!str" {
-			if _, err := strconv.Atoi(n.Value); err != nil {
-				d.errorf(v, "run: exit: found %s, expected a code 0 to 255, a list of codes, nonzero or any", found(v))
-				return
-			}
+		if len(n.Content) == 0 {
+			d.errorf(v, "run: exit: found an empty list; %s", want)
 		}
-		if c, ok := d.integer(v, "run: exit", 0, 255, false); ok {
-			a.exit = []int{int(c)}
+		return r
+	case n.Kind == yaml.MappingNode:
+		pairs, _ := d.mapping(n, "run: exit", "signal")
+		if len(pairs) == 0 {
+			d.errorf(v, "run: exit: found an empty mapping; %s", want)
+			return exitRule{codes: []int{0}}
+		}
+		name, ok := d.str(pairs[0].val, "run: exit: signal")
+		if !ok {
+			return exitRule{codes: []int{0}}
+		}
+		sig, ok := signalByName(name)
+		if !ok {
+			d.errorf(pairs[0].val, "run: exit: signal: unknown signal %q%s; expected a name such as SIGPIPE, SIGSEGV or SIGKILL", name, didYouMean(strings.ToUpper(name), signalNames()))
+			return exitRule{codes: []int{0}}
+		}
+		return exitRule{signal: sig}
+	}
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!str" {
+		if _, err := strconv.Atoi(n.Value); err != nil {
+			d.errorf(v, "run: exit: found %s, %s", found(v), want)
+			return exitRule{codes: []int{0}}
 		}
 	}
+	c, _ := d.integer(v, "run: exit", 0, 255, false)
+	return exitRule{codes: []int{int(c)}}
 }
 
 func (a *runAction) run(ctx context.Context, s *session) error {
-	argv := a.cmd.fill(s.addrs)
+	argv, err := a.cmd.fill(s.env)
+	if err != nil {
+		return err
+	}
 	var stdin []byte
 	if a.stdin != nil {
-		stdin = a.stdin.bytes(s.addrs)
+		p, err := a.stdin.resolve(s.env)
+		if err != nil {
+			return err
+		}
+		stdin = p.bytes(0, p.size)
 	}
 	timeout := s.stepTimeout(a.timeout)
 	p, err := startProc("run", argv, "", nil, stdin, maxOutput, a.cmd.startHint())
@@ -143,7 +188,7 @@ func (a *runAction) run(ctx context.Context, s *session) error {
 	case <-t.C:
 		p.stop()
 		return &ProgramError{Name: "run", Cmd: strings.Join(argv, " "), State: fmt.Sprintf("did not finish within %s", timeout),
-			When: "(its process group was killed)", Output: p.outputTail("run"), TimedOut: true, at: time.Now()}
+			When: "(its process group was killed)", Output: p.outputTail("run"), TimedOut: true}
 	case <-ctx.Done():
 		p.stop()
 		return context.Cause(ctx)
@@ -152,23 +197,17 @@ func (a *runAction) run(ctx context.Context, s *session) error {
 	s.log.add("run", "stdout", out)
 	s.log.add("run", p.describe(), nil)
 	withOut := func(err error) error { return &outputError{err: err, output: p.outputTail("run")} }
-	code := p.cmd.ProcessState.ExitCode()
-	switch {
-	case code < 0:
-		return &ProgramError{Name: "run", Cmd: strings.Join(argv, " "), State: p.describe(), Output: p.outputTail("run"), at: time.Now()}
-	case a.anyExit:
-	case a.nonzero && code == 0:
-		return withOut(&exitError{got: code, want: "a nonzero status (an error)"})
-	case !a.nonzero && !slices.Contains(a.exit, code):
-		want := strconv.Itoa(a.exit[0])
-		if len(a.exit) > 1 {
-			want = "one of " + strings.Trim(fmt.Sprint(a.exit), "[]")
+	code, sig := p.ending()
+	if !a.exit.accepts(code, sig) {
+		if code < 0 && a.exit.signal == 0 && !a.exit.any {
+			// Killed by a signal nobody expected: a crash, not a status.
+			return p.endingError("")
 		}
-		return withOut(&exitError{got: code, want: want})
+		return withOut(&exitError{got: p.describe(), want: a.exit.String()})
 	}
 	for _, o := range []struct {
 		name string
-		m    *expectAction
+		m    matchSpec
 		buf  *capBuffer
 	}{{"stdout", a.stdout, p.out}, {"stderr", a.stderr, p.err}} {
 		if o.m == nil {
@@ -178,28 +217,30 @@ func (a *runAction) run(ctx context.Context, s *session) error {
 		if !whole {
 			return withOut(fmt.Errorf("%s: the program printed more than %d bytes", o.name, maxOutput))
 		}
-		m := o.m.matcher(s.addrs)
+		m, err := o.m.build(s.env)
+		if err != nil {
+			return err
+		}
 		if _, silence := m.(silenceMatcher); silence && len(got) == 0 {
 			continue
 		}
 		if err := m.whole(got, o.name); err != nil {
-			return withOut(fmt.Errorf("%s: %w", o.name, newExpectError(m, got, err, timeout, false)))
+			return withOut(fmt.Errorf("%s: %w", o.name, newExpectError(m, got, 0, err, timeout, false)))
 		}
+		s.capture(m)
 	}
 	return nil
 }
 
-// An exitError is a client program's exit status other than expected.
+// An exitError is a client program's ending other than expected.
 type exitError struct {
-	got  int
+	got  string // how it ended: "exited with status 1"
 	want string
 }
 
 func (e *exitError) Error() string {
-	return fmt.Sprintf("the program exited with status %d, expected %s", e.got, e.want)
+	return fmt.Sprintf("the program %s, expected %s", e.got, e.want)
 }
-
-func (e *exitError) Unwrap() error { return errMismatch }
 
 // An outputError carries the output of the program behind an error.
 type outputError struct {

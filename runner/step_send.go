@@ -41,7 +41,7 @@ func decodeSend(d *decoder, key, val *yaml.Node) action {
 	n := resolve(val)
 	if n != nil && n.Kind == yaml.MappingNode {
 		opts := []string{"data", "on", "chunks", "gap", "timeout", "partial"}
-		pairs, _ := d.mapping(n, "send", append(opts, dataKeys...)...)
+		pairs, _ := d.mapping(n, "send", append(opts, dataKeys()...)...)
 		own, rest := splitPairs(pairs, opts...)
 		on = own.val("on")
 		switch {
@@ -49,10 +49,14 @@ func decodeSend(d *decoder, key, val *yaml.Node) action {
 			d.errorf(rest[0].key, "send: %s: beside data:; put it inside data: as a list", rest[0].name)
 			return nil
 		case own.val("data") != nil:
-			a.data = d.data(own.val("data"), "send: data")
+			a.data = d.sendData(own.val("data"), "send: data")
 		case len(rest) > 0:
-			a.data = &Data{}
+			a.data = newData()
 			d.dataForm(n, rest, "send", a.data)
+			d.spend(n, a.data, "send")
+			if a.data.wild {
+				d.errorf(n, "send: {any: N} matches any bytes, so it can only be expected, not sent")
+			}
 		default:
 			d.errorf(n, "send: needs data: DATA (or a data form such as hex:)")
 			return nil
@@ -70,15 +74,15 @@ func decodeSend(d *decoder, key, val *yaml.Node) action {
 			a.partial, _ = d.boolean(p, "send: partial")
 		}
 	} else {
-		a.data = d.data(val, "send")
+		a.data = d.sendData(val, "send")
 	}
 	var ok bool
 	if a.conn, _, ok = d.conn(on, key, "send"); !ok {
 		return nil
 	}
-	if b, static := a.data.static(); static && len(a.sizes) > 0 {
-		if total := sum(a.sizes); total > len(b) {
-			d.errorf(key, "send: chunks add up to %d bytes, but the data has %d", total, len(b))
+	if a.data.size >= 0 && len(a.sizes) > 0 {
+		if total := sum(a.sizes); int64(total) > a.data.size {
+			d.errorf(key, "send: chunks add up to %d bytes, but the data has %d", total, a.data.size)
 		}
 	}
 	return a
@@ -116,71 +120,77 @@ func sum(xs []int) int {
 	return t
 }
 
-// split cuts p into the writes a send makes.
-func (a *sendAction) split(p []byte) ([][]byte, error) {
-	var sizes []int
+// split gives the sizes of the writes a send of size bytes makes.
+func (a *sendAction) split(size int64) ([]int64, error) {
+	var sizes []int64
 	switch {
 	case a.chunks > 0:
-		n := min(a.chunks, max(len(p), 1))
+		n := min(int64(a.chunks), max(size, 1))
 		for i := range n {
 			// Spread the remainder over the first chunks.
-			size := len(p) / n
-			if i < len(p)%n {
-				size++
+			c := size / n
+			if i < size%n {
+				c++
 			}
-			sizes = append(sizes, size)
+			sizes = append(sizes, c)
 		}
 	case len(a.sizes) > 0:
-		if total := sum(a.sizes); total > len(p) {
-			return nil, fmt.Errorf("chunks add up to %d bytes, but the data has %d", total, len(p))
+		total := int64(sum(a.sizes))
+		if total > size {
+			return nil, fmt.Errorf("chunks add up to %d bytes, but the data has %d", total, size)
 		}
-		sizes = append(sizes, a.sizes...)
-		if rest := len(p) - sum(a.sizes); rest > 0 {
+		for _, c := range a.sizes {
+			sizes = append(sizes, int64(c))
+		}
+		if rest := size - total; rest > 0 {
 			sizes = append(sizes, rest)
 		}
 	default:
-		return [][]byte{p}, nil
+		sizes = []int64{size}
 	}
-	out := make([][]byte, 0, len(sizes))
-	for _, size := range sizes {
-		out = append(out, p[:size])
-		p = p[size:]
-	}
-	return out, nil
+	return sizes, nil
 }
 
+// run writes the data. One deadline covers the whole step, all its writes
+// and gaps: its timeout, plus the gaps it was told to wait.
 func (a *sendAction) run(ctx context.Context, s *session) error {
 	e, err := s.conn(a.conn)
 	if err != nil {
 		return err
 	}
-	parts, err := a.split(a.data.bytes(s.addrs))
+	p, err := a.data.resolve(s.env)
 	if err != nil {
 		return err
 	}
-	timeout := s.stepTimeout(a.timeout)
-	for i, p := range parts {
+	sizes, err := a.split(p.size)
+	if err != nil {
+		return err
+	}
+	dl := deadline(ctx, s.stepTimeout(a.timeout)+time.Duration(len(sizes)-1)*a.gap)
+	off := int64(0)
+	for i, size := range sizes {
 		if i > 0 && a.gap > 0 {
-			if err := sleep(ctx, a.gap); err != nil {
+			if err := s.sleep(ctx, a.gap); err != nil {
 				return err
 			}
 		}
-		if err := e.write(ctx, p, deadline(ctx, timeout)); err != nil {
+		if err := e.writePayload(ctx, p, off, off+size, dl); err != nil {
 			if a.partial && ctx.Err() == nil && (errors.Is(err, os.ErrDeadlineExceeded) || isReset(err)) {
 				return nil // the peer took what it would, or went away
 			}
-			return fmt.Errorf("send on %s: %s: %w", a.conn, sentSoFar(parts, i), err)
+			return fmt.Errorf("send on %s: %s: %w", a.conn, sentSoFar(sizes, i), err)
 		}
+		off += size
 	}
 	return nil
 }
 
 // sentSoFar says which write of a send failed.
-func sentSoFar(parts [][]byte, i int) string {
-	if len(parts) == 1 {
-		return "writing " + strconv.Itoa(len(parts[0])) + " bytes"
+func sentSoFar(sizes []int64, i int) string {
+	if len(sizes) == 1 {
+		return "writing " + strconv.FormatInt(sizes[0], 10) + " bytes"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "write %d of %d (%d bytes)", i+1, len(parts), len(parts[i]))
+	fmt.Fprintf(&b, "write %d of %d (%d bytes)", i+1, len(sizes), sizes[i])
 	return b.String()
 }

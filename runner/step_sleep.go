@@ -26,5 +26,5 @@ type sleepAction time.Duration
 func (a sleepAction) String() string { return "sleep " + time.Duration(a).String() }
 
 func (a sleepAction) run(ctx context.Context, s *session) error {
-	return sleep(ctx, time.Duration(a))
+	return s.sleep(ctx, time.Duration(a))
 }

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"fmt"
 	"net"
 	"regexp"
 	"slices"
@@ -11,18 +12,23 @@ import (
 )
 
 // A template is a string with placeholders ({{port}}, {{echo.addr}},
-// {{VAR}}), checked while decoding and filled in when a test runs, once
-// the servers' addresses are known.
+// {{VAR}}, {{capture}}), checked while decoding and filled in when a step
+// runs, from the run-time environment.
 type template struct {
 	segs []segment
 	vars []string // the vars filled in while decoding, for messages
 }
 
+// A segment is literal text, or a placeholder filled in at run time: a
+// server's address field, or a value a regex captured.
 type segment struct {
-	lit    string
-	server string // with field: a server's address
-	field  string // port, host, addr or path
+	lit     string
+	server  string // with field: a server's address
+	field   string // port, host, addr or path
+	capture string // a named group of an earlier regex
 }
+
+func (s segment) static() bool { return s.server == "" && s.capture == "" }
 
 // addrFields are the placeholder fields a server answers.
 var addrFields = []string{"port", "host", "addr", "path"}
@@ -33,8 +39,9 @@ var placeholderRE = regexp.MustCompile(`\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}
 func literal(s string) *template { return &template{segs: []segment{{lit: s}}} }
 
 // template parses s, found at node n, into a template. Vars are filled in
-// now (their values are known); server fields are kept for run time. self
-// is the server whose own fields bare {{port}} names, or nil for the first.
+// now (their values are known); server fields and captures are kept for
+// run time. Every server a placeholder names is recorded as used by the
+// scope being decoded.
 func (d *decoder) template(n *yaml.Node, s string) *template {
 	t := &template{}
 	rest := 0
@@ -43,7 +50,7 @@ func (d *decoder) template(n *yaml.Node, s string) *template {
 		rest = m[1]
 		name := s[m[2]:m[3]]
 		if seg, ok := d.placeholder(n, name); ok {
-			if seg.server == "" {
+			if seg.static() {
 				t.vars = append(t.vars, name)
 				t.addLit(seg.lit)
 			} else {
@@ -59,14 +66,16 @@ func (t *template) addLit(s string) {
 	if s == "" {
 		return
 	}
-	if k := len(t.segs) - 1; k >= 0 && t.segs[k].server == "" {
+	if k := len(t.segs) - 1; k >= 0 && t.segs[k].static() {
 		t.segs[k].lit += s
 		return
 	}
 	t.segs = append(t.segs, segment{lit: s})
 }
 
-// placeholder resolves one placeholder name.
+// placeholder resolves one placeholder name: a field of the server in
+// scope (or the first), a var, a capture of an earlier step, or
+// SERVER.field. A var declared without a value makes the scope need it.
 func (d *decoder) placeholder(n *yaml.Node, name string) (segment, bool) {
 	if slices.Contains(addrFields, name) {
 		srv := d.first
@@ -80,23 +89,29 @@ func (d *decoder) placeholder(n *yaml.Node, name string) (segment, bool) {
 		return d.serverField(n, srv, name)
 	}
 	if v, ok := d.vars[name]; ok {
-		return segment{lit: v}, true
+		if v == nil {
+			d.need(name)
+			return segment{}, false
+		}
+		return segment{lit: *v}, true
+	}
+	if d.scope != nil && d.scope.captures[name] {
+		return segment{capture: name}, true
 	}
 	if i := strings.LastIndexByte(name, '.'); i > 0 {
 		if srv := d.servers[name[:i]]; srv != nil && slices.Contains(addrFields, name[i+1:]) {
 			return d.serverField(n, srv, name[i+1:])
 		}
 	}
-	var known []string
-	for v := range d.vars {
-		known = append(known, v)
+	known := keys(d.vars)
+	if d.scope != nil {
+		known = append(known, keys(d.scope.captures)...)
 	}
-	slices.Sort(known)
 	msg := "expected port, host, addr, path, SERVER.port (and .host, .addr, .path)"
 	if len(known) > 0 {
-		msg += " or a var: " + strings.Join(known, ", ")
+		msg += ", a var or a capture of an earlier step: " + strings.Join(known, ", ")
 	} else {
-		msg += ", or a var declared under vars: or given with --var"
+		msg += ", a var declared under vars: or given with --var, or a named group (?P<NAME>...) of an earlier regex"
 	}
 	d.errorf(n, "unknown placeholder {{%s}}%s; %s", name, didYouMean(name, append(known, addrFields...)), msg)
 	return segment{}, false
@@ -111,6 +126,7 @@ func (d *decoder) serverField(n *yaml.Node, srv *Server, field string) (segment,
 		d.errorf(n, "placeholder {{path}}: server %s listens on a port, it has no path (use {{%s.port}})", srv.Name, srv.Name)
 		return segment{}, false
 	}
+	d.use(srv)
 	return segment{server: srv.Name, field: field}, true
 }
 
@@ -120,25 +136,49 @@ func (t *template) static() (string, bool) {
 	case 0:
 		return "", true
 	case 1:
-		return t.segs[0].lit, t.segs[0].server == ""
+		return t.segs[0].lit, t.segs[0].static()
 	}
 	return "", false
 }
 
-// fill returns the template's text with the servers' addresses filled in.
-func (t *template) fill(addrs map[string]Addr) string {
+// fill returns the template's text with the run-time placeholders filled
+// in from e.
+func (t *template) fill(e *env) (string, error) {
 	if s, ok := t.static(); ok {
-		return s
+		return s, nil
 	}
 	var b strings.Builder
 	for _, s := range t.segs {
-		if s.server == "" {
+		switch {
+		case s.server != "":
+			a, ok := e.addrs[s.server]
+			if !ok {
+				return "", fmt.Errorf("{{%s.%s}}: server %s is not running in this test", s.server, s.field, s.server)
+			}
+			b.WriteString(a.field(s.field))
+		case s.capture != "":
+			v, ok := e.captures[s.capture]
+			if !ok {
+				return "", fmt.Errorf("{{%s}}: nothing was captured under that name: the regex that names it did not hold in this test", s.capture)
+			}
+			b.Write(v)
+		default:
 			b.WriteString(s.lit)
-			continue
 		}
-		b.WriteString(addrs[s.server].field(s.field))
 	}
-	return b.String()
+	return b.String(), nil
+}
+
+// An env is the run-time environment the steps of a test (or of one run of
+// a server script) read: where the servers are, and what earlier steps
+// captured. It is one value, passed to every step.
+type env struct {
+	addrs    map[string]Addr   // the servers running for this test
+	captures map[string][]byte // named regex groups, by name
+}
+
+func newEnv(addrs map[string]Addr) *env {
+	return &env{addrs: addrs, captures: map[string][]byte{}}
 }
 
 // An Addr is where a server instance can be reached.

@@ -22,9 +22,12 @@ type decoder struct {
 	src  []byte // the file's text, for scalarBytes
 	errs []*Error
 
-	vars    map[string]string
+	vars    map[string]*string // nil: declared without a value, and not given
 	servers map[string]*Server
 	first   *Server
+
+	dataSpent  int64 // bytes of DATA decoded so far, for the spec's cap
+	overBudget bool  // the cap was reported
 
 	scope *scope // the test or server script being decoded
 
@@ -39,6 +42,24 @@ type scope struct {
 	server *Server            // the server whose script this is; nil in a test
 	conns  map[string]*Server // connection name -> the server it reaches
 	last   string             // the connection used or opened last
+	// uses and needs collect the servers and unset vars that steps and
+	// placeholders name; captures, the regex groups named so far.
+	uses, needs, captures map[string]bool
+}
+
+// use records that the scope being decoded uses server srv.
+func (d *decoder) use(srv *Server) {
+	if d.scope != nil && d.scope.uses != nil {
+		d.scope.uses[srv.Name] = true
+	}
+}
+
+// need records that the scope being decoded needs var name, which was
+// declared without a value.
+func (d *decoder) need(name string) {
+	if d.scope != nil && d.scope.needs != nil {
+		d.scope.needs[name] = true
+	}
 }
 
 // kv is one key and its value in a mapping.

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 	"unsafe"
@@ -30,6 +31,7 @@ func programs() map[string]func() {
 		"udpclient":  udpClient,
 		"catprog":    catProg,
 		"sleeper":    func() { time.Sleep(time.Hour) },
+		"dieby":      dieByName,
 	}
 }
 
@@ -279,6 +281,8 @@ func udpEchoServer() {
 		switch bug {
 		case "noreply":
 			continue
+		case "crash":
+			crash()
 		case "cstring":
 			p = cString(p)
 		case "onepeer":
@@ -394,6 +398,19 @@ func udpClient() {
 	}
 	die("no reply after %d tries", tries)
 }
+
+// dieByName dies by the signal named in its argument (SIGPIPE...), as a
+// C client with no handler for it would.
+func dieByName() {
+	for sig := syscall.Signal(1); sig < 32; sig++ {
+		if len(os.Args) > 1 && "SIG"+strings.ToUpper(strings.TrimPrefix(os.Args[1], "SIG")) == signalNames[sig] {
+			dieBy(sig)
+		}
+	}
+	die("dieby: unknown signal %v", os.Args[1:])
+}
+
+var signalNames = map[syscall.Signal]string{syscall.SIGPIPE: "SIGPIPE", syscall.SIGSEGV: "SIGSEGV", syscall.SIGABRT: "SIGABRT", syscall.SIGKILL: "SIGKILL"}
 
 // catProg copies its standard input to its standard output, then says
 // "done" on standard error: a client program that reads stdin.
