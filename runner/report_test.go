@@ -22,7 +22,7 @@ func TestTextReportColour(t *testing.T) {
 }
 
 func TestUnknownFormat(t *testing.T) {
-	if _, err := NewReporter("xml", ReportOptions{}); err == nil || !strings.Contains(err.Error(), "expected one of: gradescope, json, junit, tap, text") {
+	if _, err := NewReporter("xml", ReportOptions{}); err == nil || !strings.Contains(err.Error(), "expected one of: gradescope, json, junit, prairielearn, tap, text") {
 		t.Errorf("got %v", err)
 	}
 }

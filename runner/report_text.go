@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 type textReporter struct{ o ReportOptions }
@@ -26,37 +28,60 @@ func (r textReporter) paint(code, s string) string {
 }
 
 // Report writes one line per test, then the failures in detail, then the
-// score.
+// score; or, when the run is incomplete, why there is no score. Every
+// string that a program or a peer could have written is made safe for a
+// terminal first (safeText).
 func (r textReporter) Report(w io.Writer, rep *Report) error {
 	var b strings.Builder
+	r.testLines(&b, rep)
 	for _, f := range rep.Files {
-		fmt.Fprintf(&b, "%s (%s)\n", r.paint(ansiBold, f.Name), f.File)
 		for _, t := range f.Tests {
-			verdict := r.paint(ansiGreen, "ok  ")
-			if !t.Passed {
-				verdict = r.paint(ansiRed, "FAIL")
+			head := r.paint(ansiRed, "--- FAIL:")
+			switch {
+			case t.Passed, t.Skipped != "":
+				continue
+			case t.Unfinished():
+				// Where a test was stopped is worth a look; that the
+				// others never started, the closing line says.
+				if t.Failure.Step == "" {
+					continue
+				}
+				head = r.paint(ansiDim, "--- STOP:")
 			}
-			fmt.Fprintf(&b, "  %s  %d/%d  %s\n", verdict, t.Score(), t.Points, t.Name)
+			fmt.Fprintf(&b, "\n%s %s (%s)\n", head, safeText(t.Name), safeText(t.Pos.String()))
+			b.WriteString(indent(FailureText(t, r.o), "    "))
+		}
+	}
+	fmt.Fprintf(&b, "\n%s\n", safeText(rep.Summary()))
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// testLines writes each file's name and a line per test: its verdict, its
+// score and its name (and, with -v, its transcript).
+func (r textReporter) testLines(b *strings.Builder, rep *Report) {
+	for _, f := range rep.Files {
+		fmt.Fprintf(b, "%s (%s)\n", r.paint(ansiBold, safeText(f.Name)), safeText(f.File))
+		for _, t := range f.Tests {
+			score := fmt.Sprintf("%d/%d", t.Score(), t.Points)
+			verdict, note := r.paint(ansiRed, "FAIL"), ""
+			switch {
+			case t.Passed:
+				verdict = r.paint(ansiGreen, "ok  ")
+			case t.Skipped != "":
+				verdict, note = r.paint(ansiDim, "SKIP"), " ("+safeText(t.Skipped)+")"
+			case t.Unfinished():
+				// No verdict, so no score: "-", not a 0 that reads as one.
+				verdict, score = r.paint(ansiDim, "STOP"), fmt.Sprintf("-/%d", t.Points)
+			}
+			fmt.Fprintf(b, "  %s  %s  %s%s\n", verdict, score, safeText(t.Name), note)
 			if r.o.Verbose && !concealed(t, r.o) {
 				for _, ev := range t.Transcript {
-					b.WriteString(r.paint(ansiDim, "        "+EventText(ev)) + "\n")
+					b.WriteString(r.paint(ansiDim, "        "+safeText(EventText(ev))) + "\n")
 				}
 			}
 		}
 	}
-	for _, f := range rep.Files {
-		for _, t := range f.Tests {
-			if t.Passed {
-				continue
-			}
-			fmt.Fprintf(&b, "\n%s %s (%s)\n", r.paint(ansiRed, "--- FAIL:"), t.Name, t.Pos)
-			b.WriteString(indent(FailureText(t, r.o), "    "))
-		}
-	}
-	tot := rep.Totals()
-	fmt.Fprintf(&b, "\nscore %d/%d: %d passed, %d failed\n", tot.Score, tot.MaxScore, tot.Passed, tot.Failed)
-	_, err := io.WriteString(w, b.String())
-	return err
 }
 
 // EventText formats a transcript event on one line.
@@ -75,11 +100,16 @@ func EventText(ev Event) string {
 // FailureText explains a failed test in plain text: where, what was
 // expected, what arrived (quoted, and as hex when not printable), the hint
 // and the programs' output. Every format that has room for prose uses it.
+// It is safe to print on a terminal: see safeText.
 func FailureText(t *TestResult, o ReportOptions) string {
-	f := t.Failure
-	if f == nil {
+	if t.Failure == nil {
 		return ""
 	}
+	return safeText(failureText(t, o))
+}
+
+func failureText(t *TestResult, o ReportOptions) string {
+	f := t.Failure
 	var b strings.Builder
 	if concealed(t, o) {
 		fmt.Fprintf(&b, "%s (a hidden test: its steps and data are not shown)\n", f.Kind.Describe())
@@ -189,3 +219,49 @@ func indent(s, pre string) string {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// safeText makes s safe to print on a terminal and to read: it keeps
+// newlines, tabs and printable characters (UTF-8 included) and escapes
+// everything else, as Go would quote it: control characters (ESC, BEL,
+// backspace, a CR that would let a line overwrite itself), DEL, C1
+// controls, invisible format characters (bidirectional overrides) and
+// bytes that are not UTF-8. A program under test prints what it likes;
+// it must not colour, retitle or rewrite the grader's terminal.
+func safeText(s string) string {
+	clean := true
+	for _, r := range s {
+		if !keep(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 16)
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case keep(r):
+			b.WriteString(s[i : i+size])
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r < 0x80:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case r > 0xffff:
+			fmt.Fprintf(&b, `\U%08x`, r)
+		default:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		}
+		i += size
+	}
+	return b.String()
+}
+
+// keep reports whether a character may reach a terminal as it is.
+func keep(r rune) bool {
+	return r == '\n' || r == '\t' || (r != utf8.RuneError && unicode.IsGraphic(r))
+}

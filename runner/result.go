@@ -16,6 +16,10 @@ type Report struct {
 	Files    []*FileResult
 	Started  time.Time
 	Duration time.Duration
+	// Incomplete, when not empty, says that the run ended before every
+	// test had its verdict, and why ("interrupted by SIGINT"). Such a
+	// report is no grade, and every format says so.
+	Incomplete string
 }
 
 // A FileResult holds the results of one spec file's tests, in file order.
@@ -38,6 +42,11 @@ type TestResult struct {
 	Failure  *Failure // nil when Passed
 	// Transcript is every byte sent and received, when asked for (-v).
 	Transcript []Event
+	// Skipped, when not empty, says that the test did not run, why, and
+	// how to make it run ("needs the client under test: give it with
+	// --var client=PATH"). A skipped test has no Failure, scores 0 and
+	// counts in the maximum score, but does not make the run fail.
+	Skipped string
 }
 
 // Score is Points if the test passed, else 0: a test scores all or nothing.
@@ -46,6 +55,12 @@ func (t *TestResult) Score() int {
 		return t.Points
 	}
 	return 0
+}
+
+// Unfinished reports whether the test has no verdict because the run was
+// interrupted: it was stopped part way, or never started.
+func (t *TestResult) Unfinished() bool {
+	return t.Failure != nil && t.Failure.Kind == KindInterrupted
 }
 
 // A Failure says why a test failed.

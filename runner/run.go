@@ -27,7 +27,8 @@ type Options struct {
 // Run runs the tests of every spec and reports what it found. It returns
 // when every test has ended, its servers stopped and its programs reaped;
 // cancelling ctx ends the run early (the tests still running fail as
-// interrupted and the rest are not run).
+// interrupted, the rest are not run, and the report is Incomplete, with
+// context.Cause(ctx) as the reason).
 func Run(ctx context.Context, specs []*Spec, opts Options) *Report {
 	now := opts.Now
 	if now == nil {
@@ -39,6 +40,10 @@ func Run(ctx context.Context, specs []*Spec, opts Options) *Report {
 		rep.Files = append(rep.Files, runFile(ctx, spec, opts))
 	}
 	rep.Duration = time.Since(start)
+	if ctx.Err() != nil {
+		// The reason is the caller's: the CLI names the signal.
+		rep.Incomplete = context.Cause(ctx).Error()
+	}
 	if opts.Now != nil {
 		rep.Duration = 0 // a fixed clock: keep reports reproducible
 	}

@@ -30,6 +30,13 @@ func programs() map[string]func() {
 		"udpclient":  udpClient,
 		"catprog":    catProg,
 		"sleeper":    func() { time.Sleep(time.Hour) },
+		// waitready FIFO: a client that says through FIFO that it runs,
+		// then waits to be stopped: a test that is surely running.
+		"waitready": func() {
+			readyFIFO = os.Args[1]
+			listening()
+			time.Sleep(time.Hour)
+		},
 	}
 }
 
