@@ -123,21 +123,28 @@ func cmdReadFIFO(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 1 {
 		ts.Fatalf("usage: readfifo PATH")
 	}
-	done := make(chan error, 1)
-	go func() {
-		f, err := os.Open(ts.MkAbs(args[0]))
-		if err == nil {
-			_, err = bufio.NewReader(f).ReadString('\n')
-			f.Close()
-		}
-		done <- err
-	}()
+	done := readLine(ts.MkAbs(args[0]))
 	select {
 	case err := <-done:
 		ts.Check(err)
 	case <-time.After(10 * time.Second):
 		ts.Fatalf("nothing was written to %s within 10s", args[0])
 	}
+}
+
+// readLine reads one line from the FIFO at path, in the background: the
+// open blocks until a writer comes. The channel gets the outcome.
+func readLine(path string) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		f, err := os.Open(path)
+		if err == nil {
+			_, err = bufio.NewReader(f).ReadString('\n')
+			f.Close()
+		}
+		done <- err
+	}()
+	return done
 }
 
 // cmdServeDial runs 'sockrun serve SPEC', reads the address it prints,
@@ -226,15 +233,7 @@ func cmdInterrupt(ts *testscript.TestScript, neg bool, args []string) {
 			f.Close()
 		}
 	}
-	ready := make(chan error, 1)
-	go func() {
-		f, err := os.Open(fifo)
-		if err == nil {
-			_, err = bufio.NewReader(f).ReadString('\n')
-			f.Close()
-		}
-		ready <- err
-	}()
+	ready := readLine(fifo)
 	select {
 	case err := <-ready:
 		ts.Check(err)
