@@ -159,6 +159,8 @@
 // # Results
 //
 // Load decodes a spec; every error is an *Error at file:line:col. Run runs
-// specs and returns a Report of plain results; NewReporter writes it as
-// text, json, junit, tap or gradescope.
+// specs and returns a Report of plain results; NewReporter writes it in
+// one of Formats(): text, json, junit, tap, gradescope or prairielearn. A
+// test may be Skipped (it did not run, and says how to make it run); a run
+// that ctx ended early is Incomplete, and no format shows it as a score.
 package runner

@@ -109,6 +109,8 @@ type expectError struct {
 	got    []byte        // what had arrived and was not consumed
 	wantB  []byte        // the expected bytes, when there are such
 	from   int           // where the windows start
+	wantN  int           // the whole length of what was expected, or -1
+	gotN   int           // the whole length of what had arrived
 	offset int           // where got and wantB first differ, or -1
 	cause  error         // errMismatch, os.ErrDeadlineExceeded, errClosedEarly, ...
 	wait   time.Duration // the deadline it had
@@ -137,7 +139,10 @@ const reportWindow = 4 << 10
 // newExpectError says that m did not hold on got, and why (cause). got
 // is copied: it may be a window on an endpoint's reused store.
 func newExpectError(m matcher, got []byte, _ int, cause error, wait time.Duration, dgram bool) *expectError {
-	x := &expectError{want: m.String(), offset: -1, cause: cause, wait: wait, dgram: dgram}
+	x := &expectError{want: m.String(), offset: -1, cause: cause, wait: wait, dgram: dgram, wantN: -1, gotN: len(got)}
+	if dm, ok := m.(*dataMatcher); ok {
+		x.wantN = int(dm.want.size)
+	}
 	var mm *mismatch
 	if errors.As(cause, &mm) {
 		x.offset = mm.offset
@@ -148,6 +153,9 @@ func newExpectError(m matcher, got []byte, _ int, cause error, wait time.Duratio
 	to := x.from + reportWindow
 	x.got = append([]byte(nil), got[min(x.from, len(got)):min(to, len(got))]...)
 	x.wantB = expectedBytes(m, int64(x.from), int64(to))
+	if x.wantN < 0 {
+		x.wantN = x.from + len(x.wantB)
+	}
 	return x
 }
 

@@ -17,16 +17,20 @@ type ReportOptions struct {
 	Color      bool // ANSI colour (text only): the CLI sets it on a terminal without NO_COLOR
 	ShowHidden bool // show the steps and data of hidden tests too (the instructor's view)
 	Verbose    bool // show each test's transcript
+	// HiddenVisibility is the Gradescope visibility of hidden tests, one
+	// of Visibilities(); empty means after_published.
+	HiddenVisibility string
 }
 
 // reporters is the one place that maps a format name to its reporter.
 func reporters() map[string]func(ReportOptions) Reporter {
 	return map[string]func(ReportOptions) Reporter{
-		"text":       func(o ReportOptions) Reporter { return textReporter{o} },
-		"json":       func(o ReportOptions) Reporter { return jsonReporter{o} },
-		"junit":      func(o ReportOptions) Reporter { return junitReporter{o} },
-		"tap":        func(o ReportOptions) Reporter { return tapReporter{o} },
-		"gradescope": func(o ReportOptions) Reporter { return gradescopeReporter{o} },
+		"text":         func(o ReportOptions) Reporter { return textReporter{o} },
+		"json":         func(o ReportOptions) Reporter { return jsonReporter{o} },
+		"junit":        func(o ReportOptions) Reporter { return junitReporter{o} },
+		"tap":          func(o ReportOptions) Reporter { return tapReporter{o} },
+		"gradescope":   func(o ReportOptions) Reporter { return gradescopeReporter{o} },
+		"prairielearn": func(o ReportOptions) Reporter { return prairielearnReporter{o} },
 	}
 }
 
@@ -46,14 +50,23 @@ func NewReporter(format string, o ReportOptions) (Reporter, error) {
 	if !ok {
 		return nil, fmt.Errorf("unknown format %q%s; expected one of: %s", format, didYouMean(format, Formats()), strings.Join(Formats(), ", "))
 	}
+	if v := o.HiddenVisibility; v != "" && !slices.Contains(Visibilities(), v) {
+		return nil, fmt.Errorf("unknown visibility %q%s; expected one of: %s", v, didYouMean(v, Visibilities()), strings.Join(Visibilities(), ", "))
+	}
 	return mk(o), nil
 }
 
-// Totals counts a report's tests and points.
+// Totals counts a report's tests and points. Each test counts once: as
+// passed, failed, skipped or unfinished.
 type Totals struct {
-	Passed, Failed, Skipped int
-	Score, MaxScore         int
+	Passed, Failed  int
+	Skipped         int // did not run, and said why; not a failure
+	Unfinished      int // no verdict: the run was interrupted first
+	Score, MaxScore int
 }
+
+// Tests is how many tests there are.
+func (t Totals) Tests() int { return t.Passed + t.Failed + t.Skipped + t.Unfinished }
 
 // Totals adds up the tests of every file.
 func (r *Report) Totals() Totals {
@@ -63,6 +76,7 @@ func (r *Report) Totals() Totals {
 		t.Passed += ft.Passed
 		t.Failed += ft.Failed
 		t.Skipped += ft.Skipped
+		t.Unfinished += ft.Unfinished
 		t.Score += ft.Score
 		t.MaxScore += ft.MaxScore
 	}
@@ -78,6 +92,8 @@ func (f *FileResult) Totals() Totals {
 			t.Passed++
 		case tr.Skipped != "":
 			t.Skipped++
+		case tr.Unfinished():
+			t.Unfinished++
 		default:
 			t.Failed++
 		}
@@ -87,8 +103,34 @@ func (f *FileResult) Totals() Totals {
 	return t
 }
 
-// Passed reports whether every test passed.
-func (r *Report) Passed() bool { return r.Totals().Failed == 0 }
+// Passed reports whether the run is complete and no test failed: a
+// skipped test does not count against it.
+func (r *Report) Passed() bool {
+	t := r.Totals()
+	return t.Failed == 0 && t.Unfinished == 0 && r.Incomplete == ""
+}
+
+// Summary is the report's closing line: the score, or, when the run is
+// incomplete, why there is none.
+func (r *Report) Summary() string {
+	t := r.Totals()
+	counts := fmt.Sprintf("%d passed, %d failed", t.Passed, t.Failed)
+	if t.Skipped > 0 {
+		counts += fmt.Sprintf(", %d skipped", t.Skipped)
+	}
+	if r.Incomplete != "" {
+		return fmt.Sprintf("INCOMPLETE: %s; %d of %s did not finish, so there is no score (so far %s)",
+			r.Incomplete, t.Unfinished, plural(t.Tests(), "test"), counts)
+	}
+	return fmt.Sprintf("score %d/%d: %s", t.Score, t.MaxScore, counts)
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
 
 // concealed reports whether a test's details are to be kept from view.
 func concealed(t *TestResult, o ReportOptions) bool { return t.Hidden && !o.ShowHidden }

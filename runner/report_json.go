@@ -12,12 +12,18 @@ type jsonReporter struct{ o ReportOptions }
 // The JSON report's shape. Field names are part of sockrun's interface:
 // add to them, never rename.
 type jsonReport struct {
-	Started    time.Time  `json:"started"`
-	DurationMS float64    `json:"duration_ms"`
-	Score      int        `json:"score"`
-	MaxScore   int        `json:"max_score"`
-	Passed     int        `json:"passed"`
-	Failed     int        `json:"failed"`
+	Started    time.Time `json:"started"`
+	DurationMS float64   `json:"duration_ms"`
+	Score      int       `json:"score"`
+	MaxScore   int       `json:"max_score"`
+	Passed     int       `json:"passed"`
+	Failed     int       `json:"failed"`
+	Skipped    int       `json:"skipped"`
+	// Unfinished counts the tests without a verdict: an incomplete run's.
+	Unfinished int `json:"unfinished,omitempty"`
+	// Incomplete says why the run ended before every test had its
+	// verdict; when present, the scores are no grade.
+	Incomplete string     `json:"incomplete,omitempty"`
 	Files      []jsonFile `json:"files"`
 }
 
@@ -34,6 +40,7 @@ type jsonTest struct {
 	Name       string       `json:"name"`
 	Pos        string       `json:"pos"`
 	Passed     bool         `json:"passed"`
+	Skipped    string       `json:"skipped,omitempty"` // why it did not run
 	Points     int          `json:"points"`
 	Score      int          `json:"score"`
 	Hidden     bool         `json:"hidden,omitempty"`
@@ -71,12 +78,13 @@ type jsonEvent struct {
 func (r jsonReporter) Report(w io.Writer, rep *Report) error {
 	tot := rep.Totals()
 	out := jsonReport{Started: rep.Started, DurationMS: ms(rep.Duration), Score: tot.Score, MaxScore: tot.MaxScore,
-		Passed: tot.Passed, Failed: tot.Failed, Files: []jsonFile{}}
+		Passed: tot.Passed, Failed: tot.Failed, Skipped: tot.Skipped, Unfinished: tot.Unfinished,
+		Incomplete: rep.Incomplete, Files: []jsonFile{}}
 	for _, f := range rep.Files {
 		ft := f.Totals()
 		jf := jsonFile{File: f.File, Name: f.Name, About: f.About, Score: ft.Score, MaxScore: ft.MaxScore, Tests: []jsonTest{}}
 		for _, t := range f.Tests {
-			jt := jsonTest{Name: t.Name, Pos: t.Pos.String(), Passed: t.Passed, Points: t.Points, Score: t.Score(),
+			jt := jsonTest{Name: t.Name, Pos: t.Pos.String(), Passed: t.Passed, Skipped: t.Skipped, Points: t.Points, Score: t.Score(),
 				Hidden: t.Hidden, Hint: t.Hint, DurationMS: ms(t.Duration)}
 			if f := t.Failure; f != nil {
 				jf := &jsonFailure{Kind: f.Kind, Reason: f.Kind.Describe(), Message: f.Message, Text: FailureText(t, r.o)}

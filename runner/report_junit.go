@@ -9,6 +9,10 @@ import (
 
 type junitReporter struct{ o ReportOptions }
 
+// The shape follows the JUnit XML that Jenkins (its xunit plugin's
+// junit-10.xsd) and Maven Surefire (surefire-test-report.xsd) define:
+// only the elements and attributes they declare, so that a consumer that
+// validates accepts it. junit_test.go checks the shape.
 type junitSuites struct {
 	XMLName  xml.Name     `xml:"testsuites"`
 	Name     string       `xml:"name,attr"`
@@ -20,25 +24,38 @@ type junitSuites struct {
 }
 
 type junitSuite struct {
-	Name      string      `xml:"name,attr"`
-	File      string      `xml:"file,attr"`
-	Tests     int         `xml:"tests,attr"`
-	Failures  int         `xml:"failures,attr"`
-	Errors    int         `xml:"errors,attr"`
-	Time      string      `xml:"time,attr"`
-	Timestamp string      `xml:"timestamp,attr"`
-	Cases     []junitCase `xml:"testcase"`
+	Name       string           `xml:"name,attr"`
+	File       string           `xml:"file,attr"`
+	Tests      int              `xml:"tests,attr"`
+	Failures   int              `xml:"failures,attr"`
+	Errors     int              `xml:"errors,attr"`
+	Skipped    int              `xml:"skipped,attr"`
+	Time       string           `xml:"time,attr"`
+	Timestamp  string           `xml:"timestamp,attr"`
+	Properties *junitProperties `xml:"properties,omitempty"`
+	Cases      []junitCase      `xml:"testcase"`
+}
+
+type junitProperties struct {
+	Property []junitProperty `xml:"property"`
+}
+
+type junitProperty struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:"value,attr"`
 }
 
 type junitCase struct {
 	Name      string        `xml:"name,attr"`
 	Classname string        `xml:"classname,attr"`
-	File      string        `xml:"file,attr,omitempty"`
-	Line      int           `xml:"line,attr,omitempty"`
 	Time      string        `xml:"time,attr"`
+	Skipped   *junitSkipped `xml:"skipped,omitempty"`
 	Failure   *junitProblem `xml:"failure,omitempty"`
 	Error     *junitProblem `xml:"error,omitempty"`
-	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+type junitSkipped struct {
+	Message string `xml:"message,attr"`
 }
 
 type junitProblem struct {
@@ -51,20 +68,28 @@ func secs(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
 
 // Report writes JUnit XML. Wrong behaviour (wrong bytes, timeout, closed
 // early) is a <failure>; a test that could not go on (refused, reset, a
-// program that crashed, a setup error) is an <error>.
+// program that crashed, a setup error) is an <error>; a skipped test is a
+// <skipped> with the reason. In an incomplete run, the tests that did not
+// finish are <error type="interrupted"> ("not run: ..." for those that
+// never started), and every suite has the property incomplete, whose
+// value says why.
 func (r junitReporter) Report(w io.Writer, rep *Report) error {
 	out := junitSuites{Name: "sockrun", Time: secs(rep.Duration)}
 	for _, f := range rep.Files {
 		s := junitSuite{Name: f.Name, File: f.File, Timestamp: rep.Started.UTC().Format("2006-01-02T15:04:05")}
+		if rep.Incomplete != "" {
+			s.Properties = &junitProperties{[]junitProperty{{Name: "incomplete", Value: rep.Incomplete}}}
+		}
 		var total time.Duration
 		for _, t := range f.Tests {
 			total += t.Duration
-			c := junitCase{Name: t.Name, Classname: f.Name, File: t.Pos.File, Line: t.Pos.Line, Time: secs(t.Duration)}
+			c := junitCase{Name: t.Name, Classname: f.Name, Time: secs(t.Duration)}
+			if t.Skipped != "" {
+				c.Skipped = &junitSkipped{Message: t.Skipped}
+				s.Skipped++
+			}
 			if fl := t.Failure; fl != nil {
-				p := &junitProblem{Message: fl.Kind.Describe() + ": " + fl.Message, Type: string(fl.Kind), Body: FailureText(t, r.o)}
-				if concealed(t, r.o) {
-					p.Message = fl.Kind.Describe() + " (hidden test)"
-				}
+				p := &junitProblem{Message: shortReason(t, r.o), Type: string(fl.Kind), Body: FailureText(t, r.o)}
 				if fl.Kind.IsError() {
 					c.Error = p
 					s.Errors++

@@ -16,6 +16,10 @@ type Report struct {
 	Files    []*FileResult
 	Started  time.Time
 	Duration time.Duration
+	// Incomplete, when not empty, says that the run ended before every
+	// test had its verdict, and why ("interrupted by SIGINT"). Such a
+	// report is no grade, and every format says so.
+	Incomplete string
 }
 
 // A FileResult holds the results of one spec file's tests, in file order.
@@ -36,11 +40,13 @@ type TestResult struct {
 	Passed   bool
 	Duration time.Duration
 	Failure  *Failure // nil when Passed
-	// Skipped, when not empty, says why the test did not run and how to
-	// run it. A skipped test scores 0 and does not fail the run.
-	Skipped string
 	// Transcript is every byte sent and received, when asked for (-v).
 	Transcript []Event
+	// Skipped, when not empty, says that the test did not run, why, and
+	// how to make it run ("needs the client under test: give it with
+	// --var client=PATH"). A skipped test has no Failure, scores 0 and
+	// counts in the maximum score, but does not make the run fail.
+	Skipped string
 }
 
 // Score is Points if the test passed, else 0: a test scores all or nothing.
@@ -49,6 +55,12 @@ func (t *TestResult) Score() int {
 		return t.Points
 	}
 	return 0
+}
+
+// Unfinished reports whether the test has no verdict because the run was
+// interrupted: it was stopped part way, or never started.
+func (t *TestResult) Unfinished() bool {
+	return t.Failure != nil && t.Failure.Kind == KindInterrupted
 }
 
 // A Failure says why a test failed.
@@ -64,8 +76,10 @@ type Failure struct {
 	WantData []byte // the expected bytes, for a side-by-side hex dump
 	Offset   int    // first differing byte, or -1
 	// From is where WantData and Received start in what the expect read:
-	// 0, unless they are windows of a long payload around Offset.
-	From int
+	// 0, unless they are windows of a long payload around Offset; WantLen
+	// and RecvLen are then the whole lengths.
+	From             int
+	WantLen, RecvLen int
 	// Output is the tail of a program's stdout and stderr, if a program
 	// was involved.
 	Output string

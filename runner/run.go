@@ -28,8 +28,9 @@ type Options struct {
 // Run runs the tests of every spec and reports what it found. Tests of
 // all the specs share one pool of -j workers. It returns when every test
 // has ended, its servers stopped and its programs reaped; cancelling ctx
-// ends the run early (the tests still running fail as interrupted and the
-// rest are not run).
+// ends the run early (the tests still running fail as interrupted, the
+// rest are not run, and the report is Incomplete, with context.Cause(ctx)
+// as the reason).
 func Run(ctx context.Context, specs []*Spec, opts Options) *Report {
 	now := opts.Now
 	if now == nil {
@@ -49,6 +50,10 @@ func Run(ctx context.Context, specs []*Spec, opts Options) *Report {
 	}
 	runJobs(ctx, jobs, opts)
 	rep.Duration = time.Since(start)
+	if ctx.Err() != nil {
+		// The reason is the caller's: the CLI names the signal.
+		rep.Incomplete = context.Cause(ctx).Error()
+	}
 	if opts.Now != nil {
 		rep.Duration = 0 // a fixed clock: keep reports reproducible
 	}
@@ -140,14 +145,11 @@ func skipReason(t *Test) string {
 	for _, v := range t.Needs {
 		flags = append(flags, "--var "+v+"=VALUE")
 	}
-	return fmt.Sprintf("it needs %s, which nobody gave: run with %s", plural(len(t.Needs), "the var ", "the vars ")+strings.Join(t.Needs, ", "), strings.Join(flags, " "))
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
+	what := "the var "
+	if len(t.Needs) > 1 {
+		what = "the vars "
 	}
-	return many
+	return fmt.Sprintf("it needs %s, which nobody gave: run with %s", what+strings.Join(t.Needs, ", "), strings.Join(flags, " "))
 }
 
 // runTest runs one test against fresh instances of the servers it uses.
@@ -278,7 +280,8 @@ func failureOf(err error) *Failure {
 	}
 	var xe *expectError
 	if errors.As(err, &xe) {
-		f.Expected, f.Received, f.WantData, f.Offset, f.From = xe.want, xe.got, xe.wantB, xe.offset, xe.from
+		f.Expected, f.Received, f.WantData, f.Offset = xe.want, xe.got, xe.wantB, xe.offset
+		f.From, f.WantLen, f.RecvLen = xe.from, xe.wantN, xe.gotN
 		f.Message = xe.describe()
 	}
 	var pe *ProgramError

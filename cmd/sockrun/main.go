@@ -5,7 +5,9 @@
 //	sockrun check SPEC...                validate only
 //	sockrun serve SPEC [--server NAME]   run the built-in servers until interrupted
 //
-// Exit status: 0 every test passed, 1 a test failed, 2 usage or spec error.
+// Exit status: 0 every test passed, 1 a test failed, 2 usage or spec error,
+// 130 or 143 interrupted by SIGINT or SIGTERM (the report says it is
+// incomplete).
 package main
 
 import (
@@ -28,7 +30,7 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := notifyInterrupt(context.Background())
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
@@ -39,9 +41,68 @@ const (
 	exitPass  = 0 // every test passed
 	exitFail  = 1 // a test failed
 	exitUsage = 2 // usage or spec error: nothing ran
+	// A run ended by a signal exits 128 plus the signal's number, as a
+	// shell reports a command the signal killed: 130 for SIGINT, 143 for
+	// SIGTERM.
+	exitSignal = 128
 )
 
-const usage = `sockrun runs scripted network tests from YAML specs.
+// An interruption is the cause of a run that a signal ended: the
+// report's Incomplete reads "interrupted by SIGINT". It is a
+// context.Canceled, so that the engine treats it as any cancellation.
+type interruption struct{ sig syscall.Signal }
+
+func (e interruption) Error() string {
+	name := map[syscall.Signal]string{syscall.SIGINT: "SIGINT", syscall.SIGTERM: "SIGTERM"}[e.sig]
+	if name == "" {
+		name = e.sig.String()
+	}
+	return "interrupted by " + name
+}
+
+func (e interruption) Is(target error) bool { return target == context.Canceled }
+
+// notifyInterrupt returns a context that the first SIGINT or SIGTERM
+// cancels, with an interruption as its cause. Later signals are caught
+// and ignored: sockrun is already ending what it started, within the
+// programs' stop grace, and the report is still to be written; dying
+// half way would leave programs behind.
+func notifyInterrupt(parent context.Context) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case s := <-sigs:
+			cancel(interruption{s.(syscall.Signal)})
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		close(done)
+		cancel(nil)
+	}
+}
+
+// exitStatus is the exit status of a run that made rep under ctx: a
+// signal's when one ended the run, else pass or fail. Every command that
+// runs tests ends with it.
+func exitStatus(ctx context.Context, rep *runner.Report) int {
+	var sig interruption
+	switch {
+	case errors.As(context.Cause(ctx), &sig):
+		return exitSignal + int(sig.sig)
+	case !rep.Passed():
+		return exitFail
+	}
+	return exitPass
+}
+
+// usage is the help text; the list of formats comes from the reporter
+// table.
+var usage = fmt.Sprintf(`sockrun runs scripted network tests from YAML specs.
 
 Usage:
   sockrun [flags] SPEC...              run the tests; a SPEC may be a directory of *.yaml
@@ -53,8 +114,11 @@ Flags (before or after the specs):
                        and stops it ({{port}}, {{path}}... are filled in per word)
   --addr NAME=HOST:PORT  server NAME already runs there: neither started nor stopped
   --var K=V            set the spec's var K (used as {{K}})
-  --format FORMAT      text (default), json, junit, tap or gradescope
+  --format FORMAT      the report's format, one of: %s
+                       (default: text)
   -o FILE              write the report to FILE instead of standard output
+  --hidden-visibility V  when Gradescope shows students the hidden tests, one of:
+                       %s (default: after_published)
   --filter REGEX       run only the tests whose names match
   -j N                 run N tests at once (default: the number of CPUs)
   -v                   show a transcript of every byte sent and received
@@ -68,9 +132,10 @@ Examples:
   sockrun check specs/                                      validate without running
   sockrun serve specs/echo.yaml                             an echo server to poke with nc
 
-Exit status: 0 every test passed, 1 a test failed, 2 usage or spec error (nothing ran).
+Exit status: 0 every test passed, 1 a test failed, 2 usage or spec error (nothing ran),
+130 or 143 interrupted by SIGINT or SIGTERM (the report is written, and says it is incomplete).
 The spec language: see the README, or 'go doc github.com/sockrun/sockrun/runner'.
-`
+`, strings.Join(runner.Formats(), ", "), strings.Join(runner.Visibilities(), ", "))
 
 // run is the whole CLI: main only wires it to the process.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -171,6 +236,7 @@ func runTests(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	jobs := fs.Int("j", 0, "tests at once")
 	verbose := fs.Bool("v", false, "transcript of every byte")
 	showHidden := fs.Bool("show-hidden", false, "show hidden tests' details")
+	hiddenVis := fs.String("hidden-visibility", "", "Gradescope visibility of hidden tests")
 	help := fs.Bool("help", false, "")
 	fs.BoolVar(help, "h", false, "")
 	files, err := parse(fs, args)
@@ -201,8 +267,11 @@ func runTests(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		opts.Now = func() time.Time { return time.Unix(sec, 0).UTC() }
 	}
+	if v := *hiddenVis; v != "" && !slices.Contains(runner.Visibilities(), v) {
+		return usageError(stderr, fmt.Errorf("--hidden-visibility %s: expected one of: %s", v, strings.Join(runner.Visibilities(), ", ")))
+	}
 	rep, err := runner.NewReporter(*format, runner.ReportOptions{
-		Color: *outFile == "" && colorful(stdout), ShowHidden: *showHidden, Verbose: *verbose})
+		Color: *outFile == "" && colorful(stdout), ShowHidden: *showHidden, Verbose: *verbose, HiddenVisibility: *hiddenVis})
 	if err != nil {
 		return usageError(stderr, fmt.Errorf("--format: %v", err))
 	}
@@ -237,13 +306,9 @@ func runTests(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitUsage
 	}
 	if *outFile != "" {
-		t := report.Totals()
-		fmt.Fprintf(stderr, "score %d/%d: %d passed, %d failed; report in %s\n", t.Score, t.MaxScore, t.Passed, t.Failed, *outFile)
+		fmt.Fprintf(stderr, "%s; report in %s\n", report.Summary(), *outFile)
 	}
-	if !report.Passed() {
-		return exitFail
-	}
-	return exitPass
+	return exitStatus(ctx, report)
 }
 
 // load expands directories and decodes every spec, printing every error.

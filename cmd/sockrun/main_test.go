@@ -63,6 +63,7 @@ func TestScripts(t *testing.T) {
 			"servedial": cmdServeDial,
 			"mkfifo":    cmdMkfifo,
 			"readfifo":  cmdReadFIFO,
+			"interrupt": cmdInterrupt,
 		},
 	})
 }
@@ -122,21 +123,28 @@ func cmdReadFIFO(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 1 {
 		ts.Fatalf("usage: readfifo PATH")
 	}
-	done := make(chan error, 1)
-	go func() {
-		f, err := os.Open(ts.MkAbs(args[0]))
-		if err == nil {
-			_, err = bufio.NewReader(f).ReadString('\n')
-			f.Close()
-		}
-		done <- err
-	}()
+	done := readLine(ts.MkAbs(args[0]))
 	select {
 	case err := <-done:
 		ts.Check(err)
 	case <-time.After(10 * time.Second):
 		ts.Fatalf("nothing was written to %s within 10s", args[0])
 	}
+}
+
+// readLine reads one line from the FIFO at path, in the background: the
+// open blocks until a writer comes. The channel gets the outcome.
+func readLine(path string) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		f, err := os.Open(path)
+		if err == nil {
+			_, err = bufio.NewReader(f).ReadString('\n')
+			f.Close()
+		}
+		done <- err
+	}()
+	return done
 }
 
 // cmdServeDial runs 'sockrun serve SPEC', reads the address it prints,
@@ -188,5 +196,63 @@ func cmdServeDial(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	case <-time.After(5 * time.Second):
 		ts.Fatalf("serve did not exit within 5s of SIGINT")
+	}
+}
+
+// cmdInterrupt runs 'sockrun ARGS...' in $WORK with the script's
+// environment, waits until a program it started writes to the FIFO
+// args[2], sends sockrun the signal args[0] (INT or TERM), and checks that
+// it exits with status args[1] within 10s. What sockrun printed becomes
+// the command's stdout and stderr, for cmp and friends.
+func cmdInterrupt(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 4 || args[3] != "sockrun" || neg {
+		ts.Fatalf("usage: interrupt INT|TERM STATUS FIFO sockrun ARGS...")
+	}
+	sig := map[string]os.Signal{"INT": os.Interrupt, "TERM": syscall.SIGTERM}[args[0]]
+	want, err := strconv.Atoi(args[1])
+	if sig == nil || err != nil {
+		ts.Fatalf("usage: interrupt INT|TERM STATUS FIFO sockrun ARGS...")
+	}
+	cmd := exec.Command("sockrun", args[4:]...)
+	cmd.Dir = ts.Getenv("WORK")
+	cmd.Env = os.Environ()
+	for _, k := range []string{"PATH", "HOME", "TMPDIR", "NO_COLOR", "SOURCE_DATE_EPOCH"} {
+		cmd.Env = append(cmd.Env, k+"="+ts.Getenv(k))
+	}
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	ts.Check(cmd.Start())
+	defer cmd.Process.Kill()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	fifo := ts.MkAbs(args[2])
+	// unblock ends the reader below if nobody ever writes: a FIFO opened
+	// for writing and closed gives it end of file.
+	unblock := func() {
+		if f, err := os.OpenFile(fifo, os.O_RDWR, 0); err == nil {
+			f.Close()
+		}
+	}
+	ready := readLine(fifo)
+	select {
+	case err := <-ready:
+		ts.Check(err)
+	case err := <-done:
+		unblock()
+		ts.Fatalf("sockrun ended before the program was ready: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+	case <-time.After(10 * time.Second):
+		unblock()
+		ts.Fatalf("nothing was written to %s within 10s", args[2])
+	}
+	ts.Check(cmd.Process.Signal(sig))
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		ts.Fatalf("sockrun did not exit within 10s of SIG%s", args[0])
+	}
+	fmt.Fprint(ts.Stdout(), stdout.String())
+	fmt.Fprint(ts.Stderr(), stderr.String())
+	if got := cmd.ProcessState.ExitCode(); got != want {
+		ts.Fatalf("sockrun exited %d after SIG%s, want %d", got, args[0], want)
 	}
 }

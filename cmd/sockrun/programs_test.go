@@ -32,6 +32,13 @@ func programs() map[string]func() {
 		"catprog":    catProg,
 		"sleeper":    func() { time.Sleep(time.Hour) },
 		"dieby":      dieByName,
+		// waitready FIFO: a client that says through FIFO that it runs,
+		// then waits to be stopped: a test that is surely running.
+		"waitready": func() {
+			readyFIFO = os.Args[1]
+			listening()
+			time.Sleep(time.Hour)
+		},
 	}
 }
 
