@@ -18,6 +18,7 @@ type programServer struct {
 	// ended is cancelled once the program has ended, so that a datagram
 	// socket talking to it stops waiting for a reply.
 	ended context.Context
+	base  string // the working directory it was given (Options.Dir)
 }
 
 func (p *programServer) addr() Addr { return p.a }
@@ -29,10 +30,10 @@ func (p *programServer) addr() Addr { return p.a }
 // restart the address is kept, whatever happens.
 // clean removes what the address needed (a temporary directory); the
 // server owns it from now on.
-func startProgramServer(ctx context.Context, srv *Server, addrs map[string]Addr, clean func(), restart bool) (*programServer, error) {
+func startProgramServer(ctx context.Context, srv *Server, addrs map[string]Addr, base string, clean func(), restart bool) (*programServer, error) {
 	a := addrs[srv.Name]
 	for attempt := 1; ; attempt++ {
-		p, err := tryProgramServer(ctx, srv, a, addrs, restart)
+		p, err := tryProgramServer(ctx, srv, a, addrs, base, restart)
 		if err == nil {
 			p.clean = clean
 			return p, nil
@@ -65,13 +66,13 @@ func withAddr(addrs map[string]Addr, name string, a Addr) map[string]Addr {
 	return out
 }
 
-func tryProgramServer(ctx context.Context, srv *Server, a Addr, addrs map[string]Addr, restart bool) (*programServer, error) {
+func tryProgramServer(ctx context.Context, srv *Server, a Addr, addrs map[string]Addr, base string, restart bool) (*programServer, error) {
 	e := newEnv(withAddr(addrs, srv.Name, a))
 	argv, err := srv.Run.fill(e)
 	if err != nil {
 		return nil, err
 	}
-	dir, environ, err := programDirEnv(srv, e)
+	dir, environ, err := programDirEnv(srv, e, base)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +86,7 @@ func tryProgramServer(ctx context.Context, srv *Server, a Addr, addrs map[string
 	if ok && err == nil && !exited {
 		ended, cancel := context.WithCancel(context.Background())
 		go func() { <-p.done; cancel() }()
-		return &programServer{srv: srv, proc: p, a: a, ended: ended}, nil
+		return &programServer{srv: srv, proc: p, a: a, ended: ended, base: base}, nil
 	}
 	p.stop()
 	if err != nil {
@@ -113,8 +114,8 @@ func tryProgramServer(ctx context.Context, srv *Server, a Addr, addrs map[string
 
 // programDirEnv resolves a program's working directory (relative to the
 // spec file) and its extra environment.
-func programDirEnv(srv *Server, e *env) (string, []string, error) {
-	dir := ""
+func programDirEnv(srv *Server, e *env, base string) (string, []string, error) {
+	dir := base
 	if srv.Dir != nil {
 		var err error
 		if dir, err = srv.Dir.fill(e); err != nil {
@@ -206,5 +207,5 @@ func (p *programServer) restart(ctx context.Context, addrs map[string]Addr) (ser
 		p.clean()
 		return nil, err
 	}
-	return startProgramServer(ctx, p.srv, withAddr(addrs, p.srv.Name, p.a), p.clean, true)
+	return startProgramServer(ctx, p.srv, withAddr(addrs, p.srv.Name, p.a), p.base, p.clean, true)
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -14,24 +15,67 @@ import (
 
 // Options change how specs run.
 type Options struct {
-	Jobs    int            // tests at once; 0: the number of CPUs
+	Jobs    int            // tests at once; 0: the number of CPUs (see Pool)
 	Filter  *regexp.Regexp // run only the tests whose names match
 	Verbose bool           // record a transcript of every byte (-v)
+	// Shard, if set, runs only share K of N of the tests: see Shard.
+	Shard Shard
 	// Addrs are servers already running elsewhere (--addr NAME=HOST:PORT):
 	// sockrun neither starts nor stops them.
 	Addrs map[string]string
+	// Dir is the working directory of the programs under test, and where
+	// a relative program path is found: a submission's folder, when
+	// grading. Empty: sockrun's own. A server's dir: key, relative to its
+	// spec, overrides it.
+	Dir string
 	// Now is the clock of the report's timestamps; nil: time.Now. Set, it
 	// also reports every duration as 0, so that reports are reproducible.
 	Now func() time.Time
+	// OnTest, if set, is called as each test ends (or is skipped, or not
+	// run), from the goroutine that ran it: progress for a grader.
+	OnTest func(spec *Spec, r *TestResult)
 }
 
-// Run runs the tests of every spec and reports what it found. Tests of
-// all the specs share one pool of -j workers. It returns when every test
-// has ended, its servers stopped and its programs reaped; cancelling ctx
-// ends the run early (the tests still running fail as interrupted, the
-// rest are not run, and the report is Incomplete, with context.Cause(ctx)
-// as the reason).
+// A Shard is share K of N (1 <= K <= N) of a list: the items whose
+// 0-based index i has i % N == K-1. Round robin spreads the slow tests of
+// a spec over the shards; the same list always splits the same way. The
+// zero Shard is the whole list.
+type Shard struct{ K, N int }
+
+// Has reports whether item i of a list is in the shard.
+func (s Shard) Has(i int) bool { return s.N <= 1 || i%s.N == s.K-1 }
+
+// Run runs the tests of every spec and reports what it found, with a pool
+// of its own of opts.Jobs workers. It returns when every test has ended,
+// its servers stopped and its programs reaped; cancelling ctx ends the run
+// early (the tests still running fail as interrupted, the rest are not
+// run, and the report is Incomplete, with context.Cause(ctx) as the
+// reason).
 func Run(ctx context.Context, specs []*Spec, opts Options) *Report {
+	return NewPool(opts.Jobs).Run(ctx, specs, opts)
+}
+
+// A Pool runs tests, at most its number of workers at once, for any
+// number of runs at the same time: a grader runs every submission through
+// one pool, so that one submission's waits overlap another's work. Tests
+// that use a server with a fixed address take turns on it, across runs.
+type Pool struct {
+	sem   chan struct{}
+	mu    sync.Mutex
+	fixed map[string]*sync.Mutex // a fixed address -> its turns
+}
+
+// NewPool returns a pool of jobs workers; 0: the number of CPUs.
+func NewPool(jobs int) *Pool {
+	if jobs <= 0 {
+		jobs = runtime.NumCPU()
+	}
+	return &Pool{sem: make(chan struct{}, jobs), fixed: map[string]*sync.Mutex{}}
+}
+
+// Run runs the tests of every spec on the pool's workers; see the
+// package-level Run. opts.Jobs is the pool's, not the run's.
+func (p *Pool) Run(ctx context.Context, specs []*Spec, opts Options) *Report {
 	now := opts.Now
 	if now == nil {
 		now = time.Now
@@ -39,16 +83,19 @@ func Run(ctx context.Context, specs []*Spec, opts Options) *Report {
 	rep := &Report{Started: now()}
 	start := time.Now()
 	var jobs []job
+	i := 0
 	for _, spec := range specs {
 		fr := &FileResult{File: spec.File, Name: spec.Name, About: spec.About}
-		tests := Selected(spec, opts)
-		fr.Tests = make([]*TestResult, len(tests))
-		for i, t := range tests {
-			jobs = append(jobs, job{spec: spec, test: t, result: &fr.Tests[i]})
+		for _, t := range Selected(spec, opts) {
+			if opts.Shard.Has(i) {
+				fr.Tests = append(fr.Tests, nil)
+				jobs = append(jobs, job{spec: spec, test: t, file: fr, slot: len(fr.Tests) - 1})
+			}
+			i++
 		}
 		rep.Files = append(rep.Files, fr)
 	}
-	runJobs(ctx, jobs, opts)
+	p.runJobs(ctx, jobs, opts)
 	rep.Duration = time.Since(start)
 	if ctx.Err() != nil {
 		// The reason is the caller's: the CLI names the signal.
@@ -62,59 +109,70 @@ func Run(ctx context.Context, specs []*Spec, opts Options) *Report {
 
 // A job is one test to run, and where its result goes.
 type job struct {
-	spec   *Spec
-	test   *Test
-	result **TestResult
+	spec *Spec
+	test *Test
+	file *FileResult
+	slot int // the index of its result in file.Tests
 }
 
-// runJobs runs jobs, at most opts.Jobs at once. Tests that use a server
-// with a fixed address take turns on it: two instances cannot share it.
-func runJobs(ctx context.Context, jobs []job, opts Options) {
-	n := opts.Jobs
-	if n <= 0 {
-		n = runtime.NumCPU()
+// turns returns the locks of the fixed addresses a test uses, in the
+// order of the file's servers, so that two tests never wait for each
+// other.
+func (p *Pool) turns(j job, opts Options) []*sync.Mutex {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []*sync.Mutex
+	for _, name := range j.test.Servers {
+		srv := j.spec.Server(name)
+		if _, elsewhere := opts.Addrs[name]; !srv.Fixed() || elsewhere {
+			continue
+		}
+		key := srv.Network() + " " + srv.Host + ":" + strconv.Itoa(srv.Port)
+		if srv.Path != "" {
+			key = srv.Network() + " " + srv.Path
+		}
+		if p.fixed[key] == nil {
+			p.fixed[key] = &sync.Mutex{}
+		}
+		out = append(out, p.fixed[key])
 	}
-	sem := make(chan struct{}, n)
-	fixed := map[*Server]*sync.Mutex{}
-	for _, j := range jobs {
-		for _, name := range j.test.Servers {
-			srv := j.spec.Server(name)
-			if _, elsewhere := opts.Addrs[name]; srv.Fixed() && !elsewhere && fixed[srv] == nil {
-				fixed[srv] = &sync.Mutex{}
-			}
+	return out
+}
+
+// runJobs runs jobs on the pool's workers.
+func (p *Pool) runJobs(ctx context.Context, jobs []job, opts Options) {
+	done := func(j job, r *TestResult) {
+		if opts.Now != nil {
+			r.Duration = 0
+		}
+		j.file.Tests[j.slot] = r
+		if opts.OnTest != nil {
+			opts.OnTest(j.spec, r)
 		}
 	}
 	var wg sync.WaitGroup
 	for _, j := range jobs {
 		select {
-		case sem <- struct{}{}:
+		case p.sem <- struct{}{}:
 		case <-ctx.Done():
 		}
 		if ctx.Err() != nil {
-			*j.result = notRun(ctx, j.test)
+			done(j, notRun(ctx, j.test))
 			continue
 		}
 		wg.Go(func() {
-			defer func() { <-sem }()
-			// Locks in the order of the file's servers, so that two tests
-			// never wait for each other.
-			for _, name := range j.test.Servers {
-				if mu := fixed[j.spec.Server(name)]; mu != nil {
-					mu.Lock()
-					defer mu.Unlock()
-				}
+			defer func() { <-p.sem }()
+			for _, mu := range p.turns(j, opts) {
+				mu.Lock()
+				defer mu.Unlock()
 			}
-			r := runTest(ctx, j.spec, j.test, opts)
-			if opts.Now != nil {
-				r.Duration = 0
-			}
-			*j.result = r
+			done(j, runTest(ctx, j.spec, j.test, opts))
 		})
 	}
 	wg.Wait()
 }
 
-// Selected returns the tests of spec that opts selects.
+// Selected returns the tests of spec that opts.Filter selects.
 func Selected(spec *Spec, opts Options) []*Test {
 	var out []*Test
 	for _, t := range spec.Tests {
@@ -178,6 +236,7 @@ func runTest(ctx context.Context, spec *Spec, t *Test, opts Options) *TestResult
 	output := ""
 	if err == nil {
 		s := newSession(t.Timeout, set, log)
+		s.dir = opts.Dir
 		err = runSteps(ctx, t.Steps, s, "")
 		if err != nil {
 			err = set.blame(err, s.target)

@@ -2,10 +2,13 @@ package runner
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -180,5 +183,59 @@ tests:
 `)
 	if !r.Passed {
 		t.Fatalf("%+v", r.Failure)
+	}
+}
+
+func TestShardSplitsEvenly(t *testing.T) {
+	seen := map[int]int{}
+	for k := 1; k <= 3; k++ {
+		for i := range 10 {
+			if (Shard{K: k, N: 3}).Has(i) {
+				seen[i]++
+			}
+		}
+	}
+	for i := range 10 {
+		if seen[i] != 1 {
+			t.Errorf("item %d is in %d shards, want 1", i, seen[i])
+		}
+	}
+	if !(Shard{}).Has(7) {
+		t.Error("the zero shard is not the whole list")
+	}
+}
+
+// TestPoolTakesTurnsOnAFixedPort runs two runs of a spec whose server has a
+// fixed port through one pool at once: their tests must take turns on the
+// port, across runs, or the second bind fails.
+func TestPoolTakesTurnsOnAFixedPort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	spec := mustParse(t, fmt.Sprintf(`
+servers:
+  e: {behaviour: echo, port: %d}
+  free: {behaviour: echo}
+tests:
+  - {name: a, steps: [{connect: e}, {send: "a"}, {expect: "a"}]}
+  - {name: b, steps: [{connect: e}, {send: "b"}, {expect: "b"}]}
+  - {name: c, steps: [{connect: free}, {send: "c"}, {expect: "c"}]}
+`, port))
+	pool := NewPool(4)
+	var wg sync.WaitGroup
+	reps := make([]*Report, 3)
+	for i := range reps {
+		wg.Go(func() { reps[i] = pool.Run(context.Background(), []*Spec{spec}, Options{}) })
+	}
+	wg.Wait()
+	for i, rep := range reps {
+		for _, tr := range rep.Files[0].Tests {
+			if !tr.Passed {
+				t.Errorf("run %d, test %s: %+v", i, tr.Name, tr.Failure)
+			}
+		}
 	}
 }

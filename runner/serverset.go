@@ -85,7 +85,7 @@ func startServers(ctx context.Context, spec *Spec, t *Test, timeout time.Duratio
 		cleans = append(cleans, clean)
 	}
 	for i, srv := range programs {
-		p, err := startProgramServer(ctx, srv, set.env().addrs, cleans[i], false)
+		p, err := startProgramServer(ctx, srv, set.env().addrs, opts.Dir, cleans[i], false)
 		if err != nil {
 			for _, c := range cleans[i+1:] {
 				c()

@@ -21,6 +21,8 @@ type session struct {
 	// stopping, in a server script, is closed when the test is over: a
 	// sleep ends there.
 	stopping <-chan struct{}
+	// dir is the working directory of client programs (Options.Dir).
+	dir string
 	// target is the server that the connection used last reaches: when a
 	// step fails, the server whose failure may be the cause.
 	target string

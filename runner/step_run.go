@@ -175,7 +175,7 @@ func (a *runAction) run(ctx context.Context, s *session) error {
 		stdin = p.bytes(0, p.size)
 	}
 	timeout := s.stepTimeout(a.timeout)
-	p, err := startProc("run", argv, "", nil, stdin, maxOutput, a.cmd.startHint())
+	p, err := startProc("run", argv, s.dir, nil, stdin, maxOutput, a.cmd.startHint())
 	if err != nil {
 		return err
 	}
