@@ -166,7 +166,7 @@ func (d *decoder) varsOf(n *yaml.Node) {
 	}
 }
 
-var serverKeys = []string{"type", "host", "port", "path", "behaviour", "script", "loop", "run", "ready", "dir", "env"}
+var serverKeys = []string{"type", "host", "port", "path", "behaviour", "script", "loop", "run", "ready", "dir", "env", "files"}
 
 func (d *decoder) serversOf(n *yaml.Node, s *Spec, opts LoadOptions) {
 	pairs, ok := d.mapping(n, "servers", nil...)
@@ -221,6 +221,65 @@ func (d *decoder) serverAddr(srv *Server, f kvs) {
 	if n := f.val("path"); n != nil {
 		srv.Path, _ = d.name(n, what+": path")
 	}
+	// The names of its files first: placeholders anywhere may name them.
+	if n := f.val("files"); n != nil {
+		pairs, _ := d.mapping(n, what+": files", nil...)
+		for _, p := range pairs {
+			switch {
+			case !fileKeyRE.MatchString(p.name):
+				d.errorf(p.key, "%s: files: %q is not a name a placeholder can use; expected letters, digits, _ and -", what, p.name)
+			case slices.Contains(addrFields, p.name):
+				d.errorf(p.key, "%s: files: %q is the name of an address field ({{%s.%s}}); choose another name", what, p.name, srv.Name, p.name)
+			default:
+				srv.Files = append(srv.Files, &serverFile{Key: p.name, node: p.val})
+			}
+		}
+	}
+}
+
+var fileKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
+
+// A serverFile is a file written for a program under test before it
+// starts, in a fresh directory of the instance's: a configuration with
+// the addresses filled in. {{SERVER.KEY}} is its path.
+type serverFile struct {
+	Key  string    // its name as a placeholder field
+	Name string    // its file name
+	Text *template // its content
+	node *yaml.Node
+}
+
+// serverFiles decodes the content of a program's files: a string, or
+// {name: FILE, text: STRING}.
+func (d *decoder) serverFiles(srv *Server) {
+	what := "server " + srv.Name + ": files"
+	for _, f := range srv.Files {
+		f.Name = f.Key
+		n := resolve(f.node)
+		if n != nil && n.Kind == yaml.MappingNode {
+			pairs, _ := d.mapping(n, what+": "+f.Key, "name", "text")
+			own, _ := splitPairs(pairs, "name", "text")
+			if v := own.val("name"); v != nil {
+				if name, ok := d.name(v, what+": "+f.Key+": name"); ok {
+					if strings.ContainsAny(name, "/\\") || name == "." || name == ".." {
+						d.errorf(v, "%s: %s: name: found %q, expected a file name without a directory", what, f.Key, name)
+					}
+					f.Name = name
+				}
+			}
+			n = own.val("text")
+			if n == nil {
+				d.errorf(f.node, "%s: %s: needs text: the file's content", what, f.Key)
+				continue
+			}
+		}
+		if s, ok := d.str(n, what+": "+f.Key); ok {
+			f.Text = d.template(n, s)
+		}
+	}
+	if len(srv.Files) > 0 && srv.Run == nil {
+		d.errorf(srv.Files[0].node, "%s: files are written for a program under test (run:); server %s is built in", what, srv.Name)
+	}
 }
 
 // serverRole decodes what a server does: a behaviour or a program. quiet
@@ -238,9 +297,7 @@ func (d *decoder) serverRole(srv *Server, p kv, f kvs, programs map[string]strin
 	case beh.val != nil && run.val != nil:
 		d.errorf(run.key, "%s: behaviour: and run: both given; expected exactly one", what)
 	case run.val != nil:
-		if s, ok := d.str(run.val, what+": run"); ok {
-			srv.Run = d.command(run.val, s, what+": run")
-		}
+		srv.Run = d.commandValue(run.val, what+": run")
 	case beh.val != nil:
 		if name, ok := d.oneOf(beh.val, what+": behaviour", behaviourNames()...); ok {
 			srv.Behaviour = lookupBehaviour(name)
@@ -282,6 +339,7 @@ func (d *decoder) serverRole(srv *Server, p kv, f kvs, programs map[string]strin
 			srv.Dir = d.template(n, s)
 		}
 	}
+	d.serverFiles(srv)
 	if n := f.val("env"); n != nil {
 		pairs, _ := d.mapping(n, what+": env", nil...)
 		srv.Env = map[string]*template{}

@@ -81,12 +81,16 @@
 //	    ready: 2s
 //	    dir: ../build            # relative to the spec file
 //	    env: {DEBUG: "1"}
+//	  redis:
+//	    run: [redis-server, "{{redis.conf}}"]    # a list of words, used as they are
+//	    files:                                   # written before it starts
+//	      conf: "port {{redis.port}}\nbind 127.0.0.1\n"
 //
 // # Steps
 //
-// A step is a mapping with one key: connect, send, expect, choose, close,
-// sleep, restart or run. on: names the connection a step acts on; the
-// default is the one opened or used last.
+// A step is a mapping with one key: connect, send, expect, discard,
+// choose, close, sleep, restart, run or wait. on: names the connection a
+// step acts on; the default is the one opened or used last.
 //
 //	steps:
 //	  - connect: {to: echo, as: second}  # connect: echo names it "echo"
@@ -96,6 +100,8 @@
 //	  - sleep: 100ms
 //	  - restart: echo                    # same port, at once
 //	  - run: {cmd: "./client {{echo.port}}", stdout: {contains: "OK"}, exit: 0}
+//	  - discard: {line: "* bob joined"}   # drop what comes before it
+//	  - wait: {server: once, exit: 0}      # a one-shot server ends by itself
 //
 // send with partial: true writes what the peer takes before the deadline:
 // a client that floods and leaves. One deadline covers a whole send: its

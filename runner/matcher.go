@@ -304,9 +304,11 @@ func decodeUnordered(d *decoder, p kv, u matchUse) matchSpec {
 
 // unorderedMatcher holds when each of its matchers has held once, in any
 // order. On a stream, the matchers still to hold are tried at the bytes
-// left by those that held, in the order written: the first that holds,
-// once every earlier one has failed there, consumes its bytes. On a
-// datagram socket each matcher takes one whole datagram.
+// left by those that held: of those that hold, the one whose match ends
+// first consumes its bytes (the first written, on a tie), and the rest
+// are tried again after it. So lines match in any order, and so do
+// contains: items, whichever comes first in the stream. On a datagram
+// socket each matcher takes one whole datagram.
 type unorderedMatcher struct {
 	specs []matchSpec
 	env   *env
@@ -374,15 +376,15 @@ func (u *unorderedMatcher) stream(buf []byte, eof bool) (int, error) {
 			left++
 			k, err := m.stream(rest, eof)
 			switch {
-			case err == nil && !pending:
+			case err == nil && (chosen < 0 || k < n):
+				// The match that ends first goes first: a contains that
+				// holds further on must not swallow one that holds nearer.
 				chosen, n = i, k
-			case err == nil || errors.Is(err, errNeedMore):
+			case err == nil:
+			case errors.Is(err, errNeedMore):
 				pending = true
 			case errors.Is(err, errClosedEarly):
 				closed++
-			}
-			if chosen >= 0 {
-				break
 			}
 		}
 		switch {

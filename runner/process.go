@@ -89,6 +89,9 @@ func startError(err error) string {
 	return err.Error()
 }
 
+// cmdline is the program's command line, for reports.
+func (p *proc) cmdline() string { return strings.Join(p.argv, " ") }
+
 // exited reports whether the program has ended.
 func (p *proc) exited() bool {
 	select {

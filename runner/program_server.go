@@ -46,12 +46,15 @@ func startProgramServer(ctx context.Context, srv *Server, addrs map[string]Addr,
 			clean()
 			return nil, err
 		}
-		clean()
+		// A port needs no cleaning: clean keeps the files, to be written
+		// again for the new port.
 		next, nextClean, perr := pickAddr(srv, &a)
 		if perr != nil {
+			clean()
 			return nil, err
 		}
-		a, clean = next, nextClean
+		next.Files = a.Files
+		a, clean = next, chain(clean, nextClean)
 		addrs = withAddr(addrs, srv.Name, a)
 	}
 }
@@ -68,6 +71,9 @@ func withAddr(addrs map[string]Addr, name string, a Addr) map[string]Addr {
 
 func tryProgramServer(ctx context.Context, srv *Server, a Addr, addrs map[string]Addr, base string, restart bool) (*programServer, error) {
 	e := newEnv(withAddr(addrs, srv.Name, a))
+	if err := writeFiles(srv, e); err != nil {
+		return nil, err
+	}
 	argv, err := srv.Run.fill(e)
 	if err != nil {
 		return nil, err
@@ -77,7 +83,8 @@ func tryProgramServer(ctx context.Context, srv *Server, a Addr, addrs map[string
 		return nil, err
 	}
 	name := "server " + srv.Name
-	p, err := startProc(name, argv, dir, environ, nil, outputKeep, srv.Run.startHint())
+	// The whole output, up to maxOutput, so that a wait: step can match it.
+	p, err := startProc(name, argv, dir, environ, nil, maxOutput, srv.Run.startHint())
 	if err != nil {
 		return nil, err
 	}

@@ -75,6 +75,14 @@ func startServers(ctx context.Context, spec *Spec, t *Test, timeout time.Duratio
 	var cleans []func()
 	for _, srv := range programs {
 		a, clean, err := pickAddr(srv, nil)
+		if err == nil {
+			var cleanFiles func()
+			if a, cleanFiles, err = placeFiles(srv, a); err == nil {
+				clean = chain(clean, cleanFiles)
+			} else {
+				clean()
+			}
+		}
 		if err != nil {
 			for _, c := range cleans {
 				c()
@@ -218,6 +226,15 @@ func (set *serverSet) stop() stopResult {
 		merge(results[name])
 	}
 	return all
+}
+
+// chain returns a function that calls fs in order.
+func chain(fs ...func()) func() {
+	return func() {
+		for _, f := range fs {
+			f()
+		}
+	}
 }
 
 func cmpOr(a, b error) error {

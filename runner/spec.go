@@ -67,6 +67,9 @@ type Server struct {
 	Ready time.Duration        // how long a program has to be serving
 	Dir   *template            // working directory of a program
 	Env   map[string]*template // extra environment of a program
+	// Files are written before a program starts; {{NAME.KEY}} is the path
+	// of file KEY.
+	Files []*serverFile
 
 	// uses are the servers its own placeholders name (in run:, env:,
 	// a script...): a test that starts it starts them too.
@@ -121,3 +124,13 @@ type Step struct {
 
 // String describes the step in a few words, for reports.
 func (s *Step) String() string { return s.act.String() }
+
+// file returns the server's file called key, or nil.
+func (s *Server) file(key string) *serverFile {
+	for _, f := range s.Files {
+		if f.Key == key {
+			return f
+		}
+	}
+	return nil
+}

@@ -29,7 +29,7 @@ type stepKind struct {
 // so that decoders may refer back to it without an initialization cycle.
 func stepKinds() []*stepKind {
 	return []*stepKind{
-		connectStep, sendStep, expectStep, chooseStep, closeStep, sleepStep, restartStep, runStep,
+		connectStep, sendStep, expectStep, discardStep, chooseStep, closeStep, sleepStep, restartStep, runStep, waitStep,
 	}
 }
 

@@ -205,11 +205,17 @@ func (a *runAction) run(ctx context.Context, s *session) error {
 		}
 		return withOut(&exitError{got: p.describe(), want: a.exit.String()})
 	}
+	return checkOutput(s, p, a.stdout, a.stderr, timeout, withOut)
+}
+
+// checkOutput matches a program's whole stdout and stderr, once it has
+// ended.
+func checkOutput(s *session, p *proc, stdout, stderr matchSpec, timeout time.Duration, withOut func(error) error) error {
 	for _, o := range []struct {
 		name string
 		m    matchSpec
 		buf  *capBuffer
-	}{{"stdout", a.stdout, p.out}, {"stderr", a.stderr, p.err}} {
+	}{{"stdout", stdout, p.out}, {"stderr", stderr, p.err}} {
 		if o.m == nil {
 			continue
 		}

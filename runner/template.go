@@ -102,6 +102,10 @@ func (d *decoder) placeholder(n *yaml.Node, name string) (segment, bool) {
 		if srv := d.servers[name[:i]]; srv != nil && slices.Contains(addrFields, name[i+1:]) {
 			return d.serverField(n, srv, name[i+1:])
 		}
+		if srv := d.servers[name[:i]]; srv != nil && srv.file(name[i+1:]) != nil {
+			d.use(srv)
+			return segment{server: srv.Name, field: name[i+1:]}, true
+		}
 	}
 	known := keys(d.vars)
 	if d.scope != nil {
@@ -187,6 +191,8 @@ type Addr struct {
 	Host    string
 	Port    int
 	Path    string
+	// Files are the paths of the files written for a program, by key.
+	Files map[string]string
 }
 
 // String returns host:port, or the path of a Unix socket.
@@ -205,6 +211,8 @@ func (a Addr) field(f string) string {
 		return a.Host
 	case "path":
 		return a.Path
+	case "addr":
+		return a.String()
 	}
-	return a.String()
+	return a.Files[f]
 }

@@ -32,6 +32,7 @@ func programs() map[string]func() {
 		"catprog":    catProg,
 		"sleeper":    func() { time.Sleep(time.Hour) },
 		"dieby":      dieByName,
+		"catserver":  confServer,
 		// waitready FIFO: a client that says through FIFO that it runs,
 		// then waits to be stopped: a test that is surely running.
 		"waitready": func() {
@@ -404,6 +405,37 @@ func udpClient() {
 		}
 	}
 	die("no reply after %d tries", tries)
+}
+
+// confServer reads its port and greeting from a configuration file
+// ("listen PORT", "greeting TEXT" lines), as daemons do, and greets every
+// client with a line.
+func confServer() {
+	if len(os.Args) < 2 {
+		die("usage: catserver CONFIG")
+	}
+	b, err := os.ReadFile(os.Args[1])
+	if err != nil {
+		die("config: %v", err)
+	}
+	conf := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, " "); ok {
+			conf[k] = v
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:"+conf["listen"])
+	if err != nil {
+		die("listen: %v", err)
+	}
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			die("accept: %v", err)
+		}
+		fmt.Fprintf(c, "%s\n", conf["greeting"])
+		c.Close()
+	}
 }
 
 // dieByName dies by the signal named in its argument (SIGPIPE...), as a
