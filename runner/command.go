@@ -3,6 +3,7 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -62,7 +63,7 @@ func (d *decoder) commandValue(n *yaml.Node, what string) *command {
 		if !ok {
 			return nil
 		}
-		c.words = append(c.words, d.template(w, s))
+		c.words = append(c.words, d.word(w, s, what)...)
 		src = append(src, shellQuote(s))
 	}
 	c.src = strings.Join(src, " ")
@@ -89,9 +90,45 @@ func (d *decoder) command(n *yaml.Node, s, what string) *command {
 	}
 	c := &command{src: s}
 	for _, w := range words {
-		c.words = append(c.words, d.template(n, w))
+		c.words = append(c.words, d.word(n, w, what)...)
+	}
+	if len(c.words) == 0 {
+		d.errorf(n, "%s: the command line has no words once its vars are spliced in", what)
+		return nil
 	}
 	return c
+}
+
+// spliceRE is a word that is a var's words: {{NAME...}}.
+var spliceRE = regexp.MustCompile(`^\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*?)\.\.\.\s*\}\}$`)
+
+// word decodes one word of a command: a template, or, written {{NAME...}},
+// the words of var NAME split like a command line ("-v -p 1" is two
+// words), spliced in: a var that holds several arguments.
+func (d *decoder) word(n *yaml.Node, w, what string) []*template {
+	m := spliceRE.FindStringSubmatch(w)
+	if m == nil {
+		return []*template{d.template(n, w)}
+	}
+	v, ok := d.vars[m[1]]
+	switch {
+	case !ok:
+		d.errorf(n, "%s: {{%s...}} splices the words of a var, and there is no var %s%s", what, m[1], m[1], didYouMean(m[1], keys(d.vars)))
+		return nil
+	case v == nil:
+		d.need(m[1])
+		return []*template{literal("")}
+	}
+	words, err := splitWords(*v)
+	if err != nil {
+		d.errorf(n, "%s: {{%s...}}: %v", what, m[1], err)
+		return nil
+	}
+	var out []*template
+	for _, s := range words {
+		out = append(out, literal(s))
+	}
+	return out
 }
 
 // splitWords splits a command line like a POSIX shell: blanks separate

@@ -157,7 +157,9 @@
 // on name server NAME's; {{VAR}} is a var from vars:, overridden by
 // --var VAR=value; {{NAME}} is also a regex capture of an earlier step.
 // They are filled in strings, text:, line:, commands, dir: and env:. An
-// unknown placeholder is a spec error. A var declared with no value
+// unknown placeholder is a spec error. In a command, a word written
+// {{NAME...}} is the words of var NAME, split like a command line: a var
+// that holds several arguments. A var declared with no value
 // (client: ~) must be given with --var: until it is, the tests that need
 // it are skipped, saying how to give it; a skipped test scores 0 and does
 // not fail the run.

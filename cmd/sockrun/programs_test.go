@@ -33,6 +33,11 @@ func programs() map[string]func() {
 		"sleeper":    func() { time.Sleep(time.Hour) },
 		"dieby":      dieByName,
 		"catserver":  confServer,
+		"argsprog": func() {
+			for _, a := range os.Args[1:] {
+				fmt.Println(a)
+			}
+		},
 		// waitready FIFO: a client that says through FIFO that it runs,
 		// then waits to be stopped: a test that is surely running.
 		"waitready": func() {
