@@ -296,14 +296,16 @@ type dataKind struct {
 	doc    string
 	of     bool // it takes of: DATA beside it
 	decode func(d *decoder, p kv, of *yaml.Node, what string, v *Data)
+	schema js // the JSON Schema of its value
 }
 
 // dataKinds is the table of DATA's mapping forms, in the reference's order.
 func dataKinds() []*dataKind {
 	kinds := []*dataKind{
-		{name: "text", form: "{text: STRING}", doc: "the string's bytes (placeholders filled in)", decode: decodeText},
-		{name: "hex", form: `{hex: "de ad be ef"}`, doc: "bytes in hex; spaces allowed", decode: decodeHex},
-		{name: "file", form: "{file: PATH}", doc: "a file's bytes, relative to the spec", decode: decodeFile},
+		{name: "text", form: "{text: STRING}", doc: "the string's bytes (placeholders filled in)", decode: decodeText, schema: strSchema()},
+		{name: "hex", form: `{hex: "de ad be ef"}`, doc: "bytes in hex; spaces allowed", decode: decodeHex,
+			schema: js{"type": "string", "pattern": `^[0-9A-Fa-f\s]*$`}},
+		{name: "file", form: "{file: PATH}", doc: "a file's bytes, relative to the spec", decode: decodeFile, schema: strSchema()},
 	}
 	for _, name := range lenEncs {
 		order := "big-endian (network byte order)"
@@ -313,12 +315,15 @@ func dataKinds() []*dataKind {
 		if name == "u8" {
 			order = "one byte"
 		}
-		kinds = append(kinds, &dataKind{name: name, form: "{" + name + ": N}", doc: "the number N, " + order, decode: decodeNumber})
+		kinds = append(kinds, &dataKind{name: name, form: "{" + name + ": N}", doc: "the number N, " + order, decode: decodeNumber,
+			schema: anyOf(js{"type": "integer", "minimum": 0}, js{"type": "string", "pattern": `^(0x[0-9A-Fa-f_]+|[0-9_]+)$`})})
 	}
 	return append(kinds,
-		&dataKind{name: "repeat", form: "{repeat: COUNT, of: DATA}", doc: "DATA, COUNT times (made as it is written, never held whole)", of: true, decode: decodeRepeat},
-		&dataKind{name: "len", form: "{len: u8|u16|u32|u16le|u32le, of: DATA}", doc: "the length of DATA in that encoding, then DATA", of: true, decode: decodeLen},
-		&dataKind{name: "any", form: "{any: N}", doc: "in what an expect matches: any N bytes", decode: decodeAny},
+		&dataKind{name: "repeat", form: "{repeat: COUNT, of: DATA}", doc: "DATA, COUNT times (made as it is written, never held whole)", of: true, decode: decodeRepeat,
+			schema: intSchema(0, 1<<31-1)},
+		&dataKind{name: "len", form: "{len: " + strings.Join(lenEncs, "|") + ", of: DATA}", doc: "the length of DATA in that encoding, then DATA", of: true, decode: decodeLen,
+			schema: enum(lenEncs)},
+		&dataKind{name: "any", form: "{any: N}", doc: "in what an expect matches: any N bytes", decode: decodeAny, schema: intSchema(1, 1<<31-1)},
 	)
 }
 

@@ -33,6 +33,7 @@ type matcherKind struct {
 	form   string // how it is written, for the reference
 	doc    string
 	decode func(d *decoder, p kv, u matchUse) matchSpec
+	schema func() js // the JSON Schema of its value
 }
 
 // matcherKinds is the table of matchers, in the reference's order. DATA
@@ -40,16 +41,16 @@ type matcherKind struct {
 func matcherKinds() []*matcherKind {
 	return []*matcherKind{
 		{name: "data", form: "DATA, or {data: DATA}", doc: "exactly these bytes next ({any: N} matches any N bytes); on a datagram socket, the next datagram is exactly these bytes",
-			decode: decodeDataMatcher},
-		{name: "contains", form: "{contains: DATA}", doc: "read until the bytes appear; consumes through them", decode: decodeContains},
+			decode: decodeDataMatcher, schema: func() js { return ref("data") }},
+		{name: "contains", form: "{contains: DATA}", doc: "read until the bytes appear; consumes through them", decode: decodeContains, schema: func() js { return ref("data") }},
 		{name: "regex", form: "{regex: RE2}", doc: "read until the buffered bytes match (on bytes: `.` is one byte, `\\xff` the byte 0xff); consumes through the match; `(?P<name>...)` captures `{{name}}` for later steps",
-			decode: decodeRegex},
-		{name: "line", form: "{line: STRING}", doc: "the next line (through `\\n`, a `\\r\\n` ending accepted) is STRING", decode: decodeLine},
-		{name: "length", form: "{length: N}", doc: "exactly N bytes, whatever they are", decode: decodeLength},
-		{name: "eof", form: "{eof: true}", doc: "the peer closed its side and no more bytes came (streams only)", decode: decodeEOF},
-		{name: "silence", form: "{silence: true}", doc: "nothing arrives before the deadline (the only matcher that passes when the deadline passes)", decode: decodeSilence},
+			decode: decodeRegex, schema: strSchema},
+		{name: "line", form: "{line: STRING}", doc: "the next line (through `\\n`, a `\\r\\n` ending accepted) is STRING", decode: decodeLine, schema: strSchema},
+		{name: "length", form: "{length: N}", doc: "exactly N bytes, whatever they are", decode: decodeLength, schema: func() js { return intSchema(0, 1<<31-1) }},
+		{name: "eof", form: "{eof: true}", doc: "the peer closed its side and no more bytes came (streams only)", decode: decodeEOF, schema: func() js { return js{"const": true} }},
+		{name: "silence", form: "{silence: true}", doc: "nothing arrives before the deadline (the only matcher that passes when the deadline passes)", decode: decodeSilence, schema: func() js { return js{"const": true} }},
 		{name: "unordered", form: "{unordered: [MATCHER, ...]}", doc: "each matcher holds once, in any order: on a stream each at the bytes left by the others; on a datagram socket each is one datagram",
-			decode: decodeUnordered},
+			decode: decodeUnordered, schema: func() js { return js{"type": "array", "minItems": 1, "items": ref("matcher")} }},
 	}
 }
 

@@ -7,13 +7,13 @@ import (
 )
 
 const (
-	refBegin = "<!-- step reference: made by runner.StepReference; UPDATE_GOLDEN=1 go test ./runner rewrites it -->\n"
-	refEnd   = "<!-- end of step reference -->"
+	refBegin = "<!-- reference: made by runner.Reference from the tables; UPDATE_GOLDEN=1 go test ./runner rewrites it -->\n"
+	refEnd   = "<!-- end of reference -->"
 )
 
-// TestStepReference checks that the README's step reference is the one the
-// step table makes. UPDATE_GOLDEN=1 rewrites it.
-func TestStepReference(t *testing.T) {
+// TestReference checks that the README's reference is the one the tables
+// make. UPDATE_GOLDEN=1 rewrites it.
+func TestReference(t *testing.T) {
 	const path = "../README.md"
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -24,7 +24,7 @@ func TestStepReference(t *testing.T) {
 	if i < 0 || j < i {
 		t.Fatalf("README.md has no step reference between %q and %q", refBegin, refEnd)
 	}
-	got, want := readme[i+len(refBegin):j], StepReference()
+	got, want := readme[i+len(refBegin):j], Reference()
 	if got == want {
 		return
 	}
@@ -34,7 +34,7 @@ func TestStepReference(t *testing.T) {
 		}
 		return
 	}
-	t.Errorf("README.md's step reference is stale; run UPDATE_GOLDEN=1 go test ./runner\ngot:\n%s\nwant:\n%s", got, want)
+	t.Errorf("README.md's reference is stale; run UPDATE_GOLDEN=1 go test ./runner\ngot:\n%s\nwant:\n%s", got, want)
 }
 
 // TestDocNamesEveryStep checks that the package doc teaches every step.

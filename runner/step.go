@@ -22,6 +22,7 @@ type stepKind struct {
 	doc    string   // what it does, one or two sentences
 	server bool     // allowed in a server script, too
 	decode func(d *decoder, key, val *yaml.Node) action
+	schema func() js // the JSON Schema of its value (see Schema)
 }
 
 // stepKinds is the table of steps, in the order the reference lists them.

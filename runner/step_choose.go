@@ -17,6 +17,9 @@ var chooseStep = &stepKind{
 		"If all fail, the step fails with what arrived.",
 	server: true,
 	decode: decodeChoose,
+	schema: func() js {
+		return js{"type": "array", "minItems": 1, "items": object(js{"expect": ref("matcher"), "then": ref("steps")}, "expect")}
+	},
 }
 
 type alternative struct {

@@ -14,6 +14,9 @@ var closeStep = &stepKind{
 		"(the peer reads end-of-stream); `reset` aborts a TCP connection with an RST (SO_LINGER 0).",
 	server: true,
 	decode: decodeClose,
+	schema: func() js {
+		return anyOf(js{"type": "null"}, ref("name"), object(js{"on": ref("name"), "how": enum([]string{"full", "write", "reset"})}))
+	},
 }
 
 type closeAction struct {

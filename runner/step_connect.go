@@ -17,6 +17,9 @@ var connectStep = &stepKind{
 	doc: "Open a client socket to server NAME: a TCP or Unix stream connection, or a connected UDP or Unix datagram socket. " +
 		"`as` names the connection (default: the server's name); later steps act on the connection opened or used last, or the one named by `on:`.",
 	decode: decodeConnect,
+	schema: func() js {
+		return anyOf(ref("name"), object(js{"to": ref("name"), "as": ref("name")}, "to"))
+	},
 }
 
 type connectAction struct {

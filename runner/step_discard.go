@@ -17,6 +17,9 @@ var discardStep = &stepKind{
 		"It fails only when the stream ends or the deadline passes first. Streams only.",
 	server: true,
 	decode: decodeDiscard,
+	schema: func() js {
+		return anyOf(ref("matcher"), object(js{"until": ref("matcher"), "on": ref("name"), "timeout": ref("duration")}, "until"))
+	},
 }
 
 type discardAction struct {

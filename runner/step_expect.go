@@ -16,6 +16,10 @@ var expectStep = &stepKind{
 		"MATCHER is DATA or `data:` (exactly these bytes next), `contains:`, `regex:`, `line:`, `length:`, `eof: true`, `silence: true` or `unordered:`.",
 	server: true,
 	decode: decodeExpect,
+	schema: func() js {
+		return anyOf(ref("matcher"), js{"type": "object", "additionalProperties": false,
+			"properties": merge(matcherProps(), js{"on": ref("name"), "timeout": ref("duration")})})
+	},
 }
 
 type expectAction struct {

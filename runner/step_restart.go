@@ -11,6 +11,7 @@ var restartStep = &stepKind{
 	forms: []string{"restart: NAME"},
 	doc: "Stop server NAME and start it again on the same port at once, while old connections may still be in TIME_WAIT: " +
 		"a program that does not set SO_REUSEADDR cannot bind, and the report says so. Connections to the old instance are dead.",
+	schema: func() js { return ref("name") },
 	decode: func(d *decoder, key, val *yaml.Node) action {
 		name, ok := d.name(val, "restart")
 		if !ok {

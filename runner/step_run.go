@@ -20,6 +20,10 @@ var runStep = &stepKind{
 		"`line:` is the output being that one line, `contains:` and `regex:` search it, `silence: true` is no output. " +
 		"COMMAND is a command line, split like a shell's but never given to one, or a list of words used as they are.",
 	decode: decodeRun,
+	schema: func() js {
+		return anyOf(ref("command"), object(js{"cmd": ref("command"), "stdin": ref("data"), "stdout": ref("matcher"),
+			"stderr": ref("matcher"), "exit": ref("exit"), "timeout": ref("duration")}, "cmd"))
+	},
 }
 
 // maxOutput is how much of a client program's stdout and stderr is kept

@@ -21,6 +21,12 @@ var sendStep = &stepKind{
 		"closing) is not a failure: a client that floods a server and leaves without reading.",
 	server: true,
 	decode: decodeSend,
+	schema: func() js {
+		return anyOf(ref("data"), js{"type": "object", "additionalProperties": false, "properties": merge(dataFormProps(), js{
+			"data": ref("data"), "on": ref("name"), "chunks": anyOf(intSchema(1, 1<<31-1), listOfSchema(intSchema(1, 1<<31-1))),
+			"gap": ref("duration"), "timeout": ref("duration"), "partial": boolSchema(),
+		})})
+	},
 }
 
 type sendAction struct {

@@ -12,6 +12,7 @@ var sleepStep = &stepKind{
 	forms:  []string{"sleep: DURATION"},
 	doc:    "Wait, for example `sleep: 100ms`. A sleep never waits for readiness: servers are ready before the first step.",
 	server: true,
+	schema: func() js { return ref("duration") },
 	decode: func(d *decoder, key, val *yaml.Node) action {
 		v, ok := d.duration(val, "sleep")
 		if !ok {

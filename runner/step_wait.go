@@ -14,6 +14,10 @@ var waitStep = &stepKind{
 	doc: "Wait for server NAME's program to end by itself, then check its exit status (`exit:` as in `run`, default 0) and what it printed " +
 		"(matched whole). A program that serves once and exits is then no failure: this is how a one-shot server (inetd-style) is tested.",
 	decode: decodeWait,
+	schema: func() js {
+		return anyOf(ref("name"), object(js{"server": ref("name"), "exit": ref("exit"), "stdout": ref("matcher"),
+			"stderr": ref("matcher"), "timeout": ref("duration")}, "server"))
+	},
 }
 
 type waitAction struct {

@@ -108,6 +108,7 @@ Usage:
   sockrun [flags] SPEC...              run the tests; a SPEC may be a directory of *.yaml
   sockrun check [flags] SPEC...        validate the specs, run nothing
   sockrun serve SPEC [--server NAME]   run the built-in servers until interrupted
+  sockrun schema                       print the JSON Schema of the spec language
 
 Flags (before or after the specs):
   --run NAME=COMMAND   server NAME is a program under test: sockrun starts, waits for
@@ -148,6 +149,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return check(args[1:], stdout, stderr)
 	case "serve":
 		return serve(ctx, args[1:], stdout, stderr)
+	case "schema":
+		if len(args) > 1 {
+			return usageError(stderr, errors.New("schema takes no arguments"))
+		}
+		stdout.Write(runner.Schema())
+		return exitPass
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return exitPass
