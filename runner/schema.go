@@ -56,9 +56,9 @@ func Schema() []byte {
 	defs := js{
 		"duration": js{"type": "string", "pattern": `^([0-9]+(\.[0-9]*)?(ns|us|µs|ms|s|m|h))+$`,
 			"description": "a Go duration: 250ms, 2s, 1m30s"},
-		"name":    js{"type": "string", "minLength": 1},
-		"command": anyOf(described(strSchema(), "a command line, split into words like a shell's (no shell runs it)"), js{"type": "array", "items": strSchema(), "minItems": 1}),
-		"data": anyOf(js{"type": []string{"string", "number", "boolean"}}, listOfSchema(ref("data")), ref("data_form")),
+		"name":      js{"type": "string", "minLength": 1},
+		"command":   anyOf(described(strSchema(), "a command line, split into words like a shell's (no shell runs it)"), js{"type": "array", "items": strSchema(), "minItems": 1}),
+		"data":      anyOf(js{"type": []string{"string", "number", "boolean"}}, listOfSchema(ref("data")), ref("data_form")),
 		"data_form": js{"type": "object", "properties": forms, "additionalProperties": false, "minProperties": 1},
 		// A matcher: DATA, or a mapping with one matcher key (or a data form).
 		"matcher": anyOf(js{"type": []string{"string", "number", "boolean"}}, listOfSchema(ref("data")),
