@@ -44,6 +44,9 @@ func Serve(ctx context.Context, spec *Spec, names []string, ready func(name stri
 	var running []*builtin
 	defer func() {
 		for _, b := range slices.Backward(running) {
+			// Interrupted: end what clients are still doing at once,
+			// rather than letting their scripts run to their deadlines.
+			b.cancel()
 			b.stop()
 		}
 	}()
