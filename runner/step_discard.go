@@ -13,7 +13,7 @@ var discardStep = &stepKind{
 	name:  "discard",
 	forms: []string{"discard: MATCHER", "discard: {until: MATCHER, on: CONN, timeout: DURATION}"},
 	doc: "Read and drop bytes until the matcher holds, then consume its match too: skip what the peer says that the test does not care about " +
-		"(the other headers, a chat's announcements). A `line:` matcher is tried at each line, any other at each byte. " +
+		"(the other headers, a chat's announcements). A `line:` matcher is tried at each line; DATA, `contains:` and `regex:` search; any other is tried at each byte. " +
 		"It fails only when the stream ends or the deadline passes first. Streams only.",
 	server: true,
 	decode: decodeDiscard,
@@ -27,6 +27,7 @@ type discardAction struct {
 	timeout time.Duration
 	m       matchSpec
 	byLine  bool
+	search  bool // the matcher searches by itself (contains, regex)
 }
 
 func (a *discardAction) String() string { return "discard until " + a.m.String() + " on " + a.conn }
@@ -58,7 +59,18 @@ func decodeDiscard(d *decoder, key, val *yaml.Node) action {
 	if a.m == nil {
 		return nil
 	}
-	_, a.byLine = a.m.(*lineSpec)
+	switch m := a.m.(type) {
+	case *lineSpec:
+		a.byLine = true
+	case *dataSpec:
+		if !m.data.wild {
+			// Exact bytes somewhere ahead: what contains: does, in one
+			// pass, rather than a fresh try at each byte.
+			a.m, a.search = &containsSpec{data: m.data}, true
+		}
+	case *containsSpec, *regexSpec:
+		a.search = true
+	}
 	return a
 }
 
@@ -77,11 +89,21 @@ func (a *discardAction) run(ctx context.Context, s *session) error {
 	if err != nil {
 		return err
 	}
-	m := &seekMatcher{spec: a.m, env: s.env, byLine: a.byLine}
+	var m matcher
+	if a.search {
+		if m, err = a.m.build(s.env); err != nil {
+			return err
+		}
+	} else {
+		m = &seekMatcher{spec: a.m, env: s.env, byLine: a.byLine}
+	}
 	if err := e.expect(ctx, m, s.stepTimeout(a.timeout)); err != nil {
 		return fmt.Errorf("discard on %s: %w", a.conn, err)
 	}
-	s.capture(m.at)
+	if sm, ok := m.(*seekMatcher); ok {
+		m = sm.at
+	}
+	s.capture(m)
 	return nil
 }
 
