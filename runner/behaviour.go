@@ -23,6 +23,9 @@ type behaviourKind struct {
 	script bool
 	conn   func(b *builtin, c net.Conn)              // one accepted connection
 	packet func(b *builtin, p []byte, from net.Addr) // one datagram; p is reused after
+	// drain, if set, is the first half of stopping (see builtin.drain):
+	// a proxy passes on what its clients sent before its target stops.
+	drain func(b *builtin)
 }
 
 // behaviourKinds is the table of built-in behaviours, in the reference's

@@ -17,7 +17,7 @@ import (
 //	go test -run XXX -bench Roundtrip -count 5 ./runner
 func benchRoundtrip(b *testing.B, size int, viaEndpoint bool) {
 	srv := &Server{Name: "echo", Type: Stream, Host: "127.0.0.1", Behaviour: lookupBehaviour("echo")}
-	echo, err := startBuiltin(srv, nil, time.Second, func() *env { return newEnv(nil) })
+	echo, err := startBuiltin(srv, builtinOpts{timeout: time.Second, env: func() *env { return newEnv(nil) }})
 	if err != nil {
 		b.Fatal(err)
 	}

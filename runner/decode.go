@@ -166,7 +166,7 @@ func (d *decoder) varsOf(n *yaml.Node) {
 	}
 }
 
-var serverKeys = []string{"type", "host", "port", "path", "behaviour", "script", "loop", "run", "ready", "dir", "env", "files"}
+var serverKeys = []string{"type", "host", "port", "path", "behaviour", "script", "loop", "run", "ready", "dir", "env", "files", "tls", "proxy", "faults", "seed"}
 
 func (d *decoder) serversOf(n *yaml.Node, s *Spec, opts LoadOptions) {
 	pairs, ok := d.mapping(n, "servers", nil...)
@@ -193,6 +193,7 @@ func (d *decoder) serversOf(n *yaml.Node, s *Spec, opts LoadOptions) {
 		fields[i], _ = splitPairs(sp, serverKeys...)
 		d.serverAddr(s.Servers[i], fields[i])
 	}
+	d.proxyTypes(s.Servers, fields)
 	for i, p := range pairs {
 		_, elsewhere := opts.Addrs[p.name]
 		d.serverRole(s.Servers[i], p, fields[i], opts.Programs, elsewhere || typos[i])
@@ -234,6 +235,9 @@ func (d *decoder) serverAddr(srv *Server, f kvs) {
 				srv.Files = append(srv.Files, &serverFile{Key: p.name, node: p.val})
 			}
 		}
+	}
+	if p, ok := f["tls"]; ok {
+		d.serverTLS(srv, p)
 	}
 }
 
@@ -289,13 +293,17 @@ func (d *decoder) serverRole(srv *Server, p kv, f kvs, programs map[string]strin
 	what := "server " + srv.Name
 	d.scope = &scope{server: srv, conns: map[string]*Server{srv.Name: srv}, uses: srv.uses, needs: srv.needs, captures: map[string]bool{}}
 	defer func() { d.scope = nil }()
-	beh, run := f["behaviour"], f["run"]
+	beh, run, prx := f["behaviour"], f["run"], f["proxy"]
 	cmdline, fromCLI := programs[srv.Name]
 	switch {
 	case fromCLI:
 		srv.Run = d.command(p.key, cmdline, "--run "+srv.Name)
 	case beh.val != nil && run.val != nil:
 		d.errorf(run.key, "%s: behaviour: and run: both given; expected exactly one", what)
+	case prx.val != nil && (beh.val != nil || run.val != nil):
+		d.errorf(prx.key, "%s: proxy: beside behaviour: or run:; a server is one of a behaviour, a program or a proxy", what)
+	case prx.val != nil:
+		d.proxy(srv, prx, f)
 	case run.val != nil:
 		srv.Run = d.commandValue(run.val, what+": run")
 	case beh.val != nil:
@@ -303,7 +311,7 @@ func (d *decoder) serverRole(srv *Server, p kv, f kvs, programs map[string]strin
 			srv.Behaviour = lookupBehaviour(name)
 		}
 	case !quiet:
-		d.errorf(p.key, "%s: needs behaviour: (%s) or run: COMMAND, or give it on the command line: --run %s=COMMAND (a program under test) or --addr %s=HOST:PORT (a server already running)",
+		d.errorf(p.key, "%s: needs behaviour: (%s), run: COMMAND or proxy: SERVER, or give it on the command line: --run %s=COMMAND (a program under test) or --addr %s=HOST:PORT (a server already running)",
 			what, strings.Join(behaviourNames(), ", "), srv.Name, srv.Name)
 	}
 	if k := srv.Behaviour; k != nil && srv.Run == nil && srv.Type != "" && !(srv.Type == Stream && k.stream || srv.Type == Dgram && k.dgram) {
@@ -329,6 +337,24 @@ func (d *decoder) serverRole(srv *Server, p kv, f kvs, programs map[string]strin
 			d.errorf(f["loop"].key, "%s: loop: goes with behaviour: script", what)
 		case srv.Type == Dgram:
 			d.errorf(f["loop"].key, "%s: loop: is for stream scripts; a dgram script runs again for each datagram anyway", what)
+		}
+	}
+	for _, k := range []string{"faults", "seed"} {
+		if p, ok := f[k]; ok && srv.Proxy == nil && !fromCLI {
+			d.errorf(p.key, "%s: %s: goes with proxy: SERVER", what, k)
+		}
+	}
+	if t, ok := f["tls"]; ok && srv.TLS != nil && srv.Run == nil {
+		switch {
+		case srv.Proxy != nil:
+			d.errorf(t.key, "%s: tls: a proxy forwards bytes as they are, so TLS passes through it; put tls: on %s, the server behind it", what, srv.Proxy.target)
+			srv.TLS = nil
+		case srv.Behaviour != nil && srv.Behaviour.bindOnly:
+			d.errorf(t.key, "%s: tls: behaviour: %s accepts no connection, so it has no TLS to serve", what, srv.Behaviour.name)
+			srv.TLS = nil
+		case srv.TLS.starttls && srv.Behaviour != nil && !srv.Behaviour.script:
+			d.errorf(t.key, "%s: tls: starttls needs behaviour: script, whose starttls: step upgrades the connection; behaviour: %s never would", what, srv.Behaviour.name)
+			srv.TLS = nil
 		}
 	}
 	if n := f.val("ready"); n != nil {

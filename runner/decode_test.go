@@ -91,7 +91,7 @@ func TestDecodeErrors(t *testing.T) {
 		{`- connect: udp` + "\n      - expect: {eof: true}", `t.yaml:9:18: expect: eof: a datagram socket has no end of stream`},
 		{`- connect: udp` + "\n      - close: {how: write}", `t.yaml:9:22: close: how: write (a half-close) needs a stream connection`},
 		{`- send: "{{udp.path}}"`, `placeholder {{path}}: server udp listens on a port`},
-		{`- send`, `t.yaml:8:9: step: found "send", expected a mapping with one step key: connect, send, expect, discard, choose, close, sleep, restart, run, wait (write send: with a colon)`},
+		{`- send`, `t.yaml:8:9: step: found "send", expected a mapping with one step key: connect, send, expect, discard, choose, close, sleep, restart, run, wait, starttls (write send: with a colon)`},
 	} {
 		_, err := Parse("t.yaml", []byte(head+"      "+tc.step+"\n"), LoadOptions{})
 		if err == nil {

@@ -86,11 +86,89 @@
 //	    files:                                   # written before it starts
 //	      conf: "port {{redis.port}}\nbind 127.0.0.1\n"
 //
+// # TLS
+//
+// A server with tls: true has a certificate sockrun makes for each test: a
+// CA of its own and a leaf for the server's host, localhost, 127.0.0.1 and
+// ::1. A built-in serves TLS with it; a program under test is given its
+// PEM files, {{NAME.cert}} and {{NAME.key}}; {{NAME.ca}} is the file of the
+// CA, for a client to trust. tls: starttls serves plain text until the
+// script's starttls step; tls: {alpn: [h2, http/1.1]} names the protocols
+// the server accepts.
+//
+//	servers:
+//	  echo: {behaviour: echo, tls: true}
+//	  web:
+//	    tls: true
+//	    run: openssl s_server -accept {{port}} -cert {{web.cert}} -key {{web.key}} -rev
+//	  smtp:
+//	    tls: starttls
+//	    behaviour: script
+//	    script:
+//	      - send: "220 ready\r\n"
+//	      - expect: "STARTTLS\r\n"
+//	      - send: "220 go ahead\r\n"
+//	      - starttls:                      # the server side, with its certificate
+//	      - expect: {line: "EHLO me"}
+//
+// connect: {to: NAME, tls: true} runs a TLS handshake within the step's
+// deadline, trusting the CA sockrun made for NAME (else the system's); the
+// long form is tls: {server_name: NAME, insecure: true, ca: FILE, alpn:
+// [PROTO...]}. The starttls step upgrades an open connection the same way:
+//
+//	steps:
+//	  - connect: {to: web, tls: {ca: "{{web.ca}}", server_name: localhost}}
+//	  - connect: smtp
+//	  - expect: {line: "220 ready"}
+//	  - send: "STARTTLS\r\n"
+//	  - expect: {line: "220 go ahead"}
+//	  - starttls: {on: smtp}               # the client side
+//	  - send: "EHLO me\r\n"
+//
+// A failed handshake fails as kind tls, and says why: a bad certificate, a
+// wrong name, no common ALPN protocol, a peer that does not speak TLS.
+// Plain text still unread when an upgrade runs goes to the handshake, so a
+// peer that sends plain text after asking for the upgrade fails it.
+//
+// # Fault injection
+//
+// A server with proxy: NAME forwards every connection (stream), or every
+// client's datagrams (dgram), to server NAME, and applies faults: on the
+// way, and faults: {replies: ...} on the way back. A test that uses the
+// proxy starts NAME too. Datagrams: drop, duplicate and reorder take the
+// positions of the datagrams each client sends that way, counted from 1,
+// or {rate: P}, drawn from a generator seeded by seed: (default 1); delay
+// holds everything back. Streams: split delivers in pieces, delay holds
+// back, reset_after: N delivers N bytes, then resets both connections:
+//
+//	servers:
+//	  pong:
+//	    type: dgram
+//	    behaviour: script
+//	    script: [{expect: "ping"}, {send: "pong"}]
+//	  lossy:
+//	    proxy: pong                          # a dgram server, as pong is
+//	    seed: 7
+//	    faults:
+//	      drop: [1]                          # the first datagram is lost
+//	      reorder: {rate: 0.25}
+//	      delay: 20ms
+//	      replies: {duplicate: [1]}
+//	  echo: {behaviour: echo}
+//	  choppy:
+//	    proxy: echo
+//	    faults: {split: {size: 1, gap: 10ms}, replies: {reset_after: 100}}
+//
+// The same spec and seed give the same deliveries, every run. When the
+// test ends a proxy passes on everything it holds, then its target is
+// judged: a script behind a proxy sees all the test sent. -v shows what a
+// proxy delivered and each fault as it struck (lossy>pong, lossy<pong).
+//
 // # Steps
 //
 // A step is a mapping with one key: connect, send, expect, discard,
-// choose, close, sleep, restart, run or wait. on: names the connection a
-// step acts on; the default is the one opened or used last.
+// choose, close, sleep, restart, run, wait or starttls. on: names the
+// connection a step acts on; the default is the one opened or used last.
 //
 //	steps:
 //	  - connect: {to: echo, as: second}  # connect: echo names it "echo"

@@ -296,9 +296,10 @@ func (e *endpoint) closeHow(how string) error {
 		}
 		return errors.New("this socket cannot be half-closed")
 	case "reset":
-		if tc, ok := e.conn.(*net.TCPConn); ok {
+		if tc, ok := socket(e.conn).(*net.TCPConn); ok {
 			tc.SetLinger(0)
 		}
+		e.conn = socket(e.conn) // an abort sends no TLS close_notify
 	}
 	return e.close()
 }

@@ -53,7 +53,7 @@ func startProgramServer(ctx context.Context, srv *Server, addrs map[string]Addr,
 			clean()
 			return nil, err
 		}
-		next.Files = a.Files
+		next.Files = a.Files // the certificate's files (tls:) too
 		a, clean = next, chain(clean, nextClean)
 		addrs = withAddr(addrs, srv.Name, a)
 	}

@@ -6,7 +6,7 @@ import (
 )
 
 // Reference returns the language reference as Markdown tables, made from
-// the tables of behaviours, steps, matchers and data forms themselves, so
+// the tables of behaviours, steps, matchers, data forms and faults, so
 // that the README cannot drift from the code (TestReference checks it).
 func Reference() string {
 	var b strings.Builder
@@ -41,6 +41,11 @@ func Reference() string {
 	b.WriteString("| form | written as | the bytes |\n|---|---|---|\n")
 	for _, k := range dataKinds() {
 		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", k.name, code(k.form), cell(k.doc))
+	}
+	b.WriteString("\n**Faults** of a proxy (`faults:`, and `faults: {replies: ...}` for the way back), applied in this order:\n\n")
+	b.WriteString("| fault | written as | what it does | sockets |\n|---|---|---|---|\n")
+	for _, k := range faultKinds() {
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", k.name, code(k.forms...), cell(k.doc), k.socketTypes())
 	}
 	return b.String()
 }

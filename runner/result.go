@@ -88,8 +88,8 @@ type Failure struct {
 // A Kind is the reason kind of a failure.
 type Kind string
 
-// The kinds of failure. Mismatch, Status, Timeout, Closed, Overflow and
-// Waiting are wrong behaviour; Refused, Reset, Exited, Crashed and Error
+// The kinds of failure. Mismatch, Status, Timeout, Closed, Overflow,
+// Waiting and TLS are wrong behaviour; Refused, Reset, Exited, Crashed and Error
 // mean the test could not go on.
 const (
 	KindMismatch    Kind = "mismatch"    // wrong bytes
@@ -98,6 +98,7 @@ const (
 	KindClosed      Kind = "closed"      // the peer closed before the expect held
 	KindOverflow    Kind = "overflow"    // the receive buffer filled up
 	KindWaiting     Kind = "waiting"     // a server script did not run to its end
+	KindTLS         Kind = "tls"         // a TLS handshake failed: bad certificate, wrong name, no common ALPN...
 	KindRefused     Kind = "refused"     // connection refused
 	KindReset       Kind = "reset"       // connection reset, or broken pipe
 	KindExited      Kind = "exited"      // a program under test exited when it should not have
@@ -123,6 +124,8 @@ func (k Kind) Describe() string {
 		return "closed early"
 	case KindOverflow:
 		return "too much data"
+	case KindTLS:
+		return "TLS handshake failed"
 	case KindRefused:
 		return "connection refused"
 	case KindReset:
@@ -178,6 +181,8 @@ func classify(err error) Kind {
 		return KindReset
 	case errors.Is(err, errClosedEarly), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return KindClosed
+	case errors.As(err, new(*tlsError)):
+		return KindTLS
 	}
 	return KindError
 }

@@ -232,7 +232,7 @@ func runTest(ctx context.Context, spec *Spec, t *Test, opts Options) *TestResult
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	set, err := startServers(ctx, spec, t, t.Timeout, opts)
+	set, err := startServers(ctx, spec, t, t.Timeout, opts, log)
 	output := ""
 	if err == nil {
 		s := newSession(t.Timeout, set, log)

@@ -69,6 +69,8 @@ func Schema() []byte {
 		"script_steps": listOfSchema(js{"anyOf": scriptSteps}),
 		"step":         js{"oneOf": steps},
 		"server":       serverSchema(),
+		"positions":    pickerSchema(),
+		"faults_back":  faultsSchema(false),
 		"test":         testSchema(),
 	}
 	for _, k := range stepKinds() {
@@ -139,6 +141,12 @@ func serverSchema() js {
 		"ready":     ref("duration"),
 		"dir":       strSchema(),
 		"env":       js{"type": "object", "additionalProperties": strSchema()},
+		"tls": described(anyOf(boolSchema(), enum([]string{"starttls"}),
+			object(js{"starttls": boolSchema(), "alpn": anyOf(strSchema(), listOfSchema(strSchema()))})),
+			"a certificate sockrun makes: true (TLS from the first byte), starttls (plain text until a starttls step)"),
+		"proxy":  described(ref("name"), "forward to this server, with faults: on the way"),
+		"faults": faultsSchema(true),
+		"seed":   described(js{"type": "integer", "minimum": 0}, "the seed of the random faults ({rate: P}); default 1"),
 		"files": js{"type": "object", "propertyNames": js{"pattern": fileKeyRE.String()},
 			"additionalProperties": anyOf(strSchema(), object(js{"name": strSchema(), "text": strSchema()}, "text"))},
 	})

@@ -51,7 +51,17 @@ func Serve(ctx context.Context, spec *Spec, names []string, ready func(name stri
 		}
 	}()
 	for _, srv := range chosen {
-		b, err := startBuiltin(srv, nil, spec.Timeout, snapshot)
+		var id *identity
+		if srv.TLS != nil {
+			// Its files are written whatever names them: a client
+			// poked by hand needs the CA (ready prints where).
+			var err error
+			if id, err = newIdentity(srv, true); err != nil {
+				return fmt.Errorf("server %s: making its certificate: %w", srv.Name, err)
+			}
+			defer id.remove()
+		}
+		b, err := startBuiltin(srv, builtinOpts{timeout: spec.Timeout, env: snapshot, id: id})
 		if err != nil {
 			return err
 		}

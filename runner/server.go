@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -48,8 +49,11 @@ func (r stopResult) first() error {
 type builtin struct {
 	srv     *Server
 	kind    *behaviourKind
+	opts    builtinOpts
 	timeout time.Duration // default deadline of a script's steps
 	env     func() *env   // the servers' addresses, for a script's placeholders
+	tlsConf *tls.Config   // it serves TLS (tls:), or nil
+	px      *proxy        // a proxy's forwarding, or nil
 
 	a     Addr
 	ln    net.Listener   // stream
@@ -76,14 +80,34 @@ type builtin struct {
 	onFail func(error)
 
 	peers map[string]*peerConn // dgram scripts: one conversation per peer; the packet loop's own
+
+	drained bool // drain has run
+	// restarting: the instance stops for a restart, and its clients'
+	// connections are dead; nothing waits for them to end.
+	restarting bool
+}
+
+// builtinOpts are what a built-in server instance needs besides its spec.
+type builtinOpts struct {
+	timeout time.Duration // default deadline of a script's steps
+	env     func() *env   // the servers' addresses, for placeholders
+	id      *identity     // its certificate, if it has tls:
+	log     *transcript   // the test's transcript (-v), or nil
+	at      *Addr         // the exact address to bind (a restart), or nil
 }
 
 // startBuiltin binds the server's address (port 0: any free port) and
-// starts serving. at, if set, is the exact address to bind (a restart).
-func startBuiltin(srv *Server, at *Addr, timeout time.Duration, e func() *env) (*builtin, error) {
-	b := &builtin{srv: srv, kind: srv.Behaviour, timeout: timeout, env: e, conns: map[net.Conn]struct{}{},
+// starts serving.
+func startBuiltin(srv *Server, o builtinOpts) (*builtin, error) {
+	b := &builtin{srv: srv, kind: srv.Behaviour, opts: o, timeout: o.timeout, env: o.env, conns: map[net.Conn]struct{}{},
 		clean: func() {}, stopping: make(chan struct{}), loop: make(chan struct{}), peers: map[string]*peerConn{}}
-	a, clean, err := bindAddr(srv, at)
+	if o.id != nil {
+		b.tlsConf = o.id.serverConfig()
+	}
+	if srv.Proxy != nil {
+		b.px = newProxy(b)
+	}
+	a, clean, err := bindAddr(srv, o.at)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +121,7 @@ func startBuiltin(srv *Server, at *Addr, timeout time.Duration, e func() *env) (
 			clean()
 			return nil, fmt.Errorf("server %s: %w", srv.Name, err)
 		}
-		b.a = bound
+		b.a = o.id.paths(bound)
 		b.clean = func() { release(); clean() }
 		return b, nil
 	}
@@ -113,10 +137,10 @@ func startBuiltin(srv *Server, at *Addr, timeout time.Duration, e func() *env) (
 		return nil, fmt.Errorf("server %s: %w", srv.Name, err)
 	}
 	if b.ln != nil {
-		b.a = addrOf(b.ln.Addr(), a)
+		b.a = o.id.paths(addrOf(b.ln.Addr(), a))
 		go b.acceptLoop()
 	} else {
-		b.a = addrOf(b.pc.LocalAddr(), a)
+		b.a = o.id.paths(addrOf(b.pc.LocalAddr(), a))
 		go b.packetLoop()
 	}
 	return b, nil
@@ -202,11 +226,14 @@ func (b *builtin) stop() stopResult {
 }
 
 func (b *builtin) restart(ctx context.Context, addrs map[string]Addr) (serverInstance, error) {
+	b.restarting = true
 	if err := b.halt().first(); err != nil {
 		b.clean()
 		return nil, err
 	}
-	nb, err := startBuiltin(b.srv, &b.a, b.timeout, b.env)
+	o := b.opts
+	o.at = &b.a
+	nb, err := startBuiltin(b.srv, o)
 	if err != nil {
 		b.clean()
 		return nil, &setupError{server: b.srv.Name, err: err}
@@ -216,7 +243,8 @@ func (b *builtin) restart(ctx context.Context, addrs map[string]Addr) (serverIns
 }
 
 // halt stops serving and waits for every goroutine, but keeps the address
-// (a temporary directory) for a restart.
+// (a temporary directory) for a restart. It drains the server first, if
+// that was not done already.
 //
 // The test is over when halt is called: its connections are closed and
 // its programs have ended. So the clients' last bytes, and the ends of
@@ -228,15 +256,7 @@ func (b *builtin) restart(ctx context.Context, addrs map[string]Addr) (serverIns
 // (a sleep, a datagram that will not come) end, and the script is judged
 // by where it stopped. No timer decides it.
 func (b *builtin) halt() stopResult {
-	// Wake the loop: it takes what is queued, then returns.
-	if b.ln != nil {
-		b.ln.(interface{ SetDeadline(time.Time) error }).SetDeadline(time.Unix(1, 0))
-	}
-	if b.pc != nil {
-		b.pc.SetReadDeadline(time.Unix(1, 0))
-	}
-	<-b.loop
-	close(b.stopping)
+	b.drain()
 	if !b.kind.script {
 		// Nothing to judge: end the connections now.
 		b.mu.Lock()
@@ -253,6 +273,9 @@ func (b *builtin) halt() stopResult {
 	if b.pc != nil {
 		b.pc.Close()
 	}
+	if b.px != nil {
+		b.px.cleanup()
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	r := stopResult{failed: b.failure, waiting: b.waiting}
@@ -264,6 +287,29 @@ func (b *builtin) halt() stopResult {
 		r.waiting = &waitingError{err: &stepError{step: b.srv.Script[0], server: b.srv.Name, err: errNoClient}, why: noun}
 	}
 	return r
+}
+
+// drain is the first half of halt: the server takes no more clients, and
+// the last bytes and the ends of streams the test's clients sent are
+// taken. A proxy passes them all on, to its target, before that target
+// halts: see serverSet.stop.
+func (b *builtin) drain() {
+	if b.drained {
+		return
+	}
+	b.drained = true
+	// Wake the loop: it takes what is queued, then returns.
+	if b.ln != nil {
+		b.ln.(interface{ SetDeadline(time.Time) error }).SetDeadline(time.Unix(1, 0))
+	}
+	if b.pc != nil {
+		b.pc.SetReadDeadline(time.Unix(1, 0))
+	}
+	<-b.loop
+	close(b.stopping)
+	if b.kind.drain != nil {
+		b.kind.drain(b)
+	}
 }
 
 // errNoClient: a scripted server that nobody used.
@@ -359,11 +405,20 @@ func (b *builtin) script(e *endpoint) {
 	b.mu.Lock()
 	b.runs++
 	b.mu.Unlock()
+	if tc, ok := e.conn.(*tlsConn); ok {
+		// The handshake is the script's first step, in effect: a failure
+		// is the script's, at the server's tls: key.
+		if err := handshake(b.ctx, tc.Conn, deadline(b.ctx, b.timeout), b.timeout, "client", nil); err != nil {
+			b.record(&stepError{step: handshakeStep(b.srv), server: b.srv.Name, err: err})
+			return
+		}
+	}
 	s := &session{
-		timeout:  b.timeout,
-		conns:    map[string]*endpoint{b.srv.Name: e},
-		env:      b.env(),
-		stopping: b.stopping,
+		timeout:   b.timeout,
+		conns:     map[string]*endpoint{b.srv.Name: e},
+		env:       b.env(),
+		stopping:  b.stopping,
+		tlsServer: b.tlsConf,
 	}
 	for {
 		before := e.consumed

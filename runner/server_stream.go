@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -30,10 +31,17 @@ func (b *builtin) acceptLoop() {
 
 func (b *builtin) accepted(c net.Conn) {
 	b.track(c, true)
+	if b.px != nil {
+		b.px.forward.Add(1) // before the loop ends: see proxy.forward
+	}
 	b.serve(func() {
 		defer b.track(c, false)
 		defer c.Close()
-		b.kind.conn(b, c)
+		conn := c
+		if b.tlsConf != nil && !b.srv.TLS.starttls {
+			conn = &tlsConn{Conn: tls.Server(c, b.tlsConf), raw: c}
+		}
+		b.kind.conn(b, conn)
 	})
 }
 

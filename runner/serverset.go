@@ -15,6 +15,9 @@ import (
 type serverSet struct {
 	names []string                  // the servers the test uses, in file order
 	inst  map[string]serverInstance // nil for a server given by --addr
+	// ids are the certificates made for the servers with tls:; they
+	// outlive restarts, so a client that trusts {{NAME.ca}} still does.
+	ids map[string]*identity
 
 	mu    sync.Mutex
 	addrs map[string]Addr // fixed once all have started
@@ -41,8 +44,8 @@ func (set *serverSet) setAddr(name string, a Addr) {
 // startServers starts fresh instances of the servers test t uses. Built-in
 // servers bind first, so their ports are known; a program's port is picked
 // before any program starts, so programs may name each other's ports.
-func startServers(ctx context.Context, spec *Spec, t *Test, timeout time.Duration, opts Options) (*serverSet, error) {
-	set := &serverSet{names: t.Servers, inst: map[string]serverInstance{}, addrs: map[string]Addr{}}
+func startServers(ctx context.Context, spec *Spec, t *Test, timeout time.Duration, opts Options, log *transcript) (*serverSet, error) {
+	set := &serverSet{names: t.Servers, inst: map[string]serverInstance{}, addrs: map[string]Addr{}, ids: map[string]*identity{}}
 	fail := func(err error) (*serverSet, error) {
 		set.stop()
 		return nil, err
@@ -58,6 +61,13 @@ func startServers(ctx context.Context, spec *Spec, t *Test, timeout time.Duratio
 			set.setAddr(srv.Name, a)
 			continue
 		}
+		if srv.TLS != nil {
+			id, err := newIdentity(srv, srv.TLS.files)
+			if err != nil {
+				return fail(&setupError{server: srv.Name, err: fmt.Errorf("making its certificate: %w", err)})
+			}
+			set.ids[srv.Name] = id
+		}
 		if srv.Run != nil {
 			programs = append(programs, srv)
 		} else {
@@ -65,7 +75,7 @@ func startServers(ctx context.Context, spec *Spec, t *Test, timeout time.Duratio
 		}
 	}
 	for _, srv := range builtins {
-		b, err := startBuiltin(srv, nil, timeout, set.env)
+		b, err := startBuiltin(srv, builtinOpts{timeout: timeout, env: set.env, id: set.ids[srv.Name], log: log})
 		if err != nil {
 			return fail(&setupError{server: srv.Name, err: err})
 		}
@@ -89,7 +99,7 @@ func startServers(ctx context.Context, spec *Spec, t *Test, timeout time.Duratio
 			}
 			return fail(&setupError{server: srv.Name, err: err})
 		}
-		set.setAddr(srv.Name, a)
+		set.setAddr(srv.Name, set.ids[srv.Name].paths(a))
 		cleans = append(cleans, clean)
 	}
 	for i, srv := range programs {
@@ -139,6 +149,25 @@ func (set *serverSet) restart(ctx context.Context, name string) error {
 	return nil
 }
 
+// identity returns the certificate sockrun made for server name, or for
+// the server behind it if it is a proxy, or nil.
+func (set *serverSet) identity(name string) *identity {
+	return set.ids[set.behind(name)]
+}
+
+// behind follows proxies from server name to the server they forward to
+// in the end: name itself, if it is not a proxy.
+func (set *serverSet) behind(name string) string {
+	for range len(set.inst) {
+		b, ok := set.inst[name].(*builtin)
+		if !ok || b.px == nil {
+			break
+		}
+		name = b.srv.Proxy.target
+	}
+	return name
+}
+
 // program returns server name's instance if it is a program under test.
 func (set *serverSet) program(name string) *programServer {
 	p, _ := set.inst[name].(*programServer)
@@ -167,7 +196,11 @@ func (set *serverSet) blame(err error, target string) error {
 	}
 	suspects := set.names
 	if target != "" && se.step.Kind != "run" {
+		// Through a proxy, the server behind it is a suspect too.
 		suspects = []string{target}
+		if behind := set.behind(target); behind != target {
+			suspects = append(suspects, behind)
+		}
 	}
 	for _, name := range suspects {
 		if p := set.program(name); p != nil && p.dying() {
@@ -204,7 +237,15 @@ func (set *serverSet) output() string {
 // the first of each kind in file order. Programs stop first, then the
 // built-in servers in reverse order: a program may be a client of a
 // scripted server, whose script is judged only once its clients are gone.
+// A proxy is a client of its target, whatever the file order: proxies
+// drain first, each before the proxy it forwards to, so that the target
+// has everything the test sent before it is judged; they stop last.
 func (set *serverSet) stop() stopResult {
+	defer func() {
+		for _, id := range set.ids {
+			id.remove()
+		}
+	}()
 	var all stopResult
 	merge := func(r stopResult) {
 		all.ended = cmpOr(all.ended, r.ended)
@@ -217,10 +258,17 @@ func (set *serverSet) stop() stopResult {
 			results[name] = p.stop()
 		}
 	}
+	proxies := set.proxies()
+	for _, b := range proxies {
+		b.drain()
+	}
 	for _, name := range slices.Backward(set.names) {
-		if b, ok := set.inst[name].(*builtin); ok {
+		if b, ok := set.inst[name].(*builtin); ok && b.px == nil {
 			results[name] = b.stop()
 		}
+	}
+	for _, b := range proxies {
+		results[b.srv.Name] = b.stop()
 	}
 	for _, name := range set.names {
 		merge(results[name])
@@ -235,6 +283,30 @@ func chain(fs ...func()) func() {
 			f()
 		}
 	}
+}
+
+// proxies returns the running proxies, each before the proxy it forwards
+// to: the farther from the end of a chain, the earlier.
+func (set *serverSet) proxies() []*builtin {
+	depth := func(b *builtin) int {
+		d := 0
+		for n := b.srv.Name; d <= len(set.names); d++ {
+			next, ok := set.inst[n].(*builtin)
+			if !ok || next.px == nil {
+				break
+			}
+			n = next.srv.Proxy.target
+		}
+		return d
+	}
+	var out []*builtin
+	for _, name := range set.names {
+		if b, ok := set.inst[name].(*builtin); ok && b.px != nil {
+			out = append(out, b)
+		}
+	}
+	slices.SortStableFunc(out, func(x, y *builtin) int { return depth(y) - depth(x) })
+	return out
 }
 
 func cmpOr(a, b error) error {

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"sync"
 	"time"
@@ -21,6 +22,9 @@ type session struct {
 	// stopping, in a server script, is closed when the test is over: a
 	// sleep ends there.
 	stopping <-chan struct{}
+	// tlsServer, in a server script, is the server's TLS configuration,
+	// for a starttls step.
+	tlsServer *tls.Config
 	// dir is the working directory of client programs (Options.Dir).
 	dir string
 	// target is the server that the connection used last reaches: when a

@@ -71,6 +71,13 @@ type Server struct {
 	// of file KEY.
 	Files []*serverFile
 
+	// TLS, if set, is the certificate sockrun makes for the server (tls:):
+	// a built-in serves TLS with it, a program is given its files.
+	TLS *serverTLS
+	// Proxy, if set, makes the server a proxy (proxy: NAME) that forwards
+	// to another server, with faults on the way.
+	Proxy *proxySpec
+
 	// uses are the servers its own placeholders name (in run:, env:,
 	// a script...): a test that starts it starts them too.
 	uses map[string]bool

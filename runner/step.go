@@ -30,7 +30,7 @@ type stepKind struct {
 // so that decoders may refer back to it without an initialization cycle.
 func stepKinds() []*stepKind {
 	return []*stepKind{
-		connectStep, sendStep, expectStep, discardStep, chooseStep, closeStep, sleepStep, restartStep, runStep, waitStep,
+		connectStep, sendStep, expectStep, discardStep, chooseStep, closeStep, sleepStep, restartStep, runStep, waitStep, starttlsStep,
 	}
 }
 

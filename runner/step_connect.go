@@ -13,12 +13,14 @@ import (
 
 var connectStep = &stepKind{
 	name:  "connect",
-	forms: []string{"connect: NAME", "connect: {to: NAME, as: CONN}"},
+	forms: []string{"connect: NAME", "connect: {to: NAME, as: CONN, tls: true or {server_name: NAME, insecure: true, ca: FILE, alpn: [PROTO...]}}"},
 	doc: "Open a client socket to server NAME: a TCP or Unix stream connection, or a connected UDP or Unix datagram socket. " +
-		"`as` names the connection (default: the server's name); later steps act on the connection opened or used last, or the one named by `on:`.",
+		"`as` names the connection (default: the server's name); later steps act on the connection opened or used last, or the one named by `on:`. " +
+		"`tls` runs a TLS handshake over it, within the step's deadline; it trusts the CA of `ca` (a PEM file), or else the CA sockrun made for NAME " +
+		"(a server with `tls:`, or the one behind a proxy), or else the system's; it verifies `server_name` (default: the host dialled); with `alpn`, the server must choose one of those protocols.",
 	decode: decodeConnect,
 	schema: func() js {
-		return anyOf(ref("name"), object(js{"to": ref("name"), "as": ref("name")}, "to"))
+		return anyOf(ref("name"), object(js{"to": ref("name"), "as": ref("name"), "tls": clientTLSSchema()}, "to"))
 	},
 }
 
@@ -26,6 +28,7 @@ type connectAction struct {
 	server string
 	as     string
 	stream bool
+	tls    *clientTLS // a TLS handshake once connected, or nil
 }
 
 func (a *connectAction) String() string {
@@ -36,11 +39,11 @@ func (a *connectAction) String() string {
 }
 
 func decodeConnect(d *decoder, key, val *yaml.Node) action {
-	var to, as *yaml.Node
+	var to, as, tlsNode *yaml.Node
 	if n := resolve(val); n != nil && n.Kind == yaml.MappingNode {
-		pairs, _ := d.mapping(n, "connect", "to", "as")
-		own, _ := splitPairs(pairs, "to", "as")
-		to, as = own.val("to"), own.val("as")
+		pairs, _ := d.mapping(n, "connect", "to", "as", "tls")
+		own, _ := splitPairs(pairs, "to", "as", "tls")
+		to, as, tlsNode = own.val("to"), own.val("as"), own.val("tls")
 		if to == nil {
 			d.errorf(n, "connect: needs to: NAME, the server to connect to")
 			return nil
@@ -61,6 +64,11 @@ func decodeConnect(d *decoder, key, val *yaml.Node) action {
 	a := &connectAction{server: name, as: name, stream: srv.Type == Stream}
 	if as != nil {
 		if a.as, ok = d.name(as, "connect: as"); !ok {
+			return nil
+		}
+	}
+	if tlsNode != nil {
+		if a.tls, ok = d.clientTLS(tlsNode, "connect: tls", srv); !ok {
 			return nil
 		}
 	}
@@ -93,12 +101,24 @@ func (a *connectAction) run(ctx context.Context, s *session) error {
 		}
 		return fmt.Errorf("connect to %s (%s %s): %w", a.server, addr.Network, addr, ctxErr(ctx, err))
 	}
+	s.log.add(a.as, "connect "+addr.String(), nil)
+	s.target = a.server
 	e := newEndpoint(ctx, a.as, conn, a.stream, s.log)
 	e.server = a.server
 	if sockfile != "" {
 		e.after = func() { os.Remove(sockfile) }
 	}
-	if p := s.servers.program(a.server); p != nil && !a.stream {
+	if a.tls != nil {
+		cfg, err := a.tls.config(s.env, s.servers.identity(a.server), addr)
+		if err == nil {
+			err = e.startTLS(ctx, cfg, true, dialer.Deadline, s.timeout)
+		}
+		if err != nil {
+			e.close()
+			return fmt.Errorf("connect to %s (%s %s): %w", a.server, addr.Network, addr, err)
+		}
+	}
+	if p := s.servers.program(s.servers.behind(a.server)); p != nil && !a.stream {
 		// A datagram socket sees no end of stream when its server dies.
 		e.watchPeer(p.ended, func() error {
 			if err := p.exitError(); err != nil {
@@ -107,8 +127,6 @@ func (a *connectAction) run(ctx context.Context, s *session) error {
 			return p.proc.endingError("during the test")
 		})
 	}
-	s.target = a.server
-	s.log.add(a.as, "connect "+addr.String(), nil)
 	s.conns[a.as] = e
 	s.opened = append(s.opened, e)
 	return nil

@@ -33,6 +33,11 @@ func (s segment) static() bool { return s.server == "" && s.capture == "" }
 // addrFields are the placeholder fields a server answers.
 var addrFields = []string{"port", "host", "addr", "path"}
 
+// tlsFields are the PEM files sockrun makes for a server with tls:. A var
+// or a capture of the same name comes first in {{ca}}, so that adding
+// them broke no spec; {{NAME.ca}} is never ambiguous.
+var tlsFields = []string{"ca", "cert", "key"}
+
 var placeholderRE = regexp.MustCompile(`\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}`)
 
 // literal returns a template without placeholders.
@@ -98,6 +103,13 @@ func (d *decoder) placeholder(n *yaml.Node, name string) (segment, bool) {
 	if d.scope != nil && d.scope.captures[name] {
 		return segment{capture: name}, true
 	}
+	if slices.Contains(tlsFields, name) && (d.first != nil || d.scope != nil && d.scope.server != nil) {
+		srv := d.first
+		if d.scope != nil && d.scope.server != nil {
+			srv = d.scope.server
+		}
+		return d.serverField(n, srv, name)
+	}
 	if i := strings.LastIndexByte(name, '.'); i > 0 {
 		if srv := d.servers[name[:i]]; srv != nil && slices.Contains(addrFields, name[i+1:]) {
 			return d.serverField(n, srv, name[i+1:])
@@ -106,12 +118,15 @@ func (d *decoder) placeholder(n *yaml.Node, name string) (segment, bool) {
 			d.use(srv)
 			return segment{server: srv.Name, field: name[i+1:]}, true
 		}
+		if srv := d.servers[name[:i]]; srv != nil && slices.Contains(tlsFields, name[i+1:]) {
+			return d.serverField(n, srv, name[i+1:])
+		}
 	}
 	known := keys(d.vars)
 	if d.scope != nil {
 		known = append(known, keys(d.scope.captures)...)
 	}
-	msg := "expected port, host, addr, path, SERVER.port (and .host, .addr, .path)"
+	msg := "expected port, host, addr, path, SERVER.port (and .host, .addr, .path; .ca, .cert, .key with tls:)"
 	if len(known) > 0 {
 		msg += ", a var or a capture of an earlier step: " + strings.Join(known, ", ")
 	} else {
@@ -129,6 +144,11 @@ func (d *decoder) serverField(n *yaml.Node, srv *Server, field string) (segment,
 	case srv.Path == "" && field == "path":
 		d.errorf(n, "placeholder {{path}}: server %s listens on a port, it has no path (use {{%s.port}})", srv.Name, srv.Name)
 		return segment{}, false
+	case slices.Contains(tlsFields, field) && srv.TLS == nil:
+		d.errorf(n, "placeholder {{%s.%s}}: server %s has no certificate; add tls: true to it, and sockrun makes one (with %s.pem, a file that {{%s.%s}} names)", srv.Name, field, srv.Name, field, srv.Name, field)
+		return segment{}, false
+	case slices.Contains(tlsFields, field):
+		srv.TLS.files = true
 	}
 	d.use(srv)
 	return segment{server: srv.Name, field: field}, true
@@ -159,7 +179,11 @@ func (t *template) fill(e *env) (string, error) {
 			if !ok {
 				return "", fmt.Errorf("{{%s.%s}}: server %s is not running in this test", s.server, s.field, s.server)
 			}
-			b.WriteString(a.field(s.field))
+			v := a.field(s.field)
+			if v == "" && slices.Contains(tlsFields, s.field) {
+				return "", fmt.Errorf("{{%s.%s}}: sockrun made no certificate for server %s: it is given by --addr", s.server, s.field, s.server)
+			}
+			b.WriteString(v)
 		case s.capture != "":
 			v, ok := e.captures[s.capture]
 			if !ok {
@@ -191,7 +215,9 @@ type Addr struct {
 	Host    string
 	Port    int
 	Path    string
-	// Files are the paths of the files written for a program, by key.
+	// Files are the paths of the files written for a program, by key;
+	// and of the PEM files of the certificate of a server with tls: (ca,
+	// cert and key), when a placeholder names them.
 	Files map[string]string
 }
 

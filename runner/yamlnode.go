@@ -25,6 +25,7 @@ type decoder struct {
 	vars    map[string]*string // nil: declared without a value, and not given
 	servers map[string]*Server
 	first   *Server
+	proxies map[string]string // a proxy server -> the server it names
 
 	dataSpent  int64 // bytes of DATA decoded so far, for the spec's cap
 	overBudget bool  // the cap was reported

@@ -449,7 +449,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	err = runner.Serve(ctx, specs[0], names,
-		func(name string, a runner.Addr) { fmt.Fprintf(stdout, "%s %s %s\n", name, a.Network, a) },
+		func(name string, a runner.Addr) {
+			if ca := a.Files["ca"]; ca != "" {
+				// A TLS server: a client poked by hand needs its CA.
+				fmt.Fprintf(stdout, "%s %s %s ca=%s\n", name, a.Network, a, ca)
+				return
+			}
+			fmt.Fprintf(stdout, "%s %s %s\n", name, a.Network, a)
+		},
 		func(err error) { fmt.Fprintf(stderr, "sockrun: %v\n", err) })
 	if err != nil {
 		return usageError(stderr, err)

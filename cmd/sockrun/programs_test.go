@@ -30,6 +30,8 @@ func programs() map[string]func() {
 		"echoclient": echoClient,
 		"udpclient":  udpClient,
 		"catprog":    catProg,
+		"tlsclient":  tlsClient,
+		"tlsserver":  tlsServer,
 		"sleeper":    func() { time.Sleep(time.Hour) },
 		"dieby":      dieByName,
 		"catserver":  confServer,
