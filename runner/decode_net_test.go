@@ -49,19 +49,25 @@ func TestDecodeNetErrors(t *testing.T) {
 		{"  echo: {run: x, tls: true, files: {key: \"k\"}}", `t.yaml:2:42: server echo: files: "key" is the name of a PEM file of its certificate (tls:), {{echo.key}}; choose another name`},
 		{"  echo: {behaviour: echo}\n  x: {}", `server x: needs behaviour: (echo, discard, close, hold, refuse, script), run: COMMAND or proxy: SERVER`},
 	} {
-		src := "servers:\n" + tc.servers + "\n" + tests
-		_, err := Parse("t.yaml", []byte(src), LoadOptions{})
-		if err == nil {
-			t.Errorf("%s: no error, want %q", tc.servers, tc.want)
-			continue
-		}
-		if !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s:\n got %v\nwant %s", tc.servers, err, tc.want)
-		}
-		for _, e := range SpecErrors(err) {
-			if e.Pos.Line == 0 || e.Pos.Col == 0 {
-				t.Errorf("%s: error without a position: %v", tc.servers, e)
-			}
+		wantSpecError(t, tc.servers, "servers:\n"+tc.servers+"\n"+tests, tc.want)
+	}
+}
+
+// wantSpecError checks that src is a spec error that says want, and that
+// every error in it has a position.
+func wantSpecError(t *testing.T, what, src, want string) {
+	t.Helper()
+	_, err := Parse("t.yaml", []byte(src), LoadOptions{})
+	if err == nil {
+		t.Errorf("%s: no error, want %q", what, want)
+		return
+	}
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("%s:\n got %v\nwant %s", what, err, want)
+	}
+	for _, e := range SpecErrors(err) {
+		if e.Pos.Line == 0 || e.Pos.Col == 0 {
+			t.Errorf("%s: error without a position: %v", what, e)
 		}
 	}
 }
@@ -87,14 +93,7 @@ func TestDecodeNetStepErrors(t *testing.T) {
 		{`- connect: echo` + "\n      - starttls: {on: nope}", `starttls: on: unknown connection "nope"`},
 		{`- connect: echo` + "\n      - starttls: {on: echo, tls: true}", `starttls: unknown key "tls"; expected one of: on, server_name, insecure, ca, alpn`},
 	} {
-		_, err := Parse("t.yaml", []byte(head+"      "+tc.step+"\n"), LoadOptions{})
-		if err == nil {
-			t.Errorf("%s: no error, want %q", tc.step, tc.want)
-			continue
-		}
-		if !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s:\n got %v\nwant %s", tc.step, err, tc.want)
-		}
+		wantSpecError(t, tc.step, head+"      "+tc.step+"\n", tc.want)
 	}
 }
 
