@@ -54,10 +54,12 @@ func Parse(file string, src []byte, opts LoadOptions) (*Spec, error) {
 		return nil, errorList([]*Error{{Pos: Pos{file, 1, 1}, Msg: "the file is empty; expected a spec with servers: and tests:"}})
 	}
 	spec := d.spec(doc.Content[0], opts)
+	// --addr may name a server of any one of the specs run together (the
+	// CLI checks that one has it); --run a server of each.
 	for _, flag := range []struct {
 		name string
 		m    map[string]string
-	}{{"--run", opts.Programs}, {"--addr", opts.Addrs}} {
+	}{{"--run", opts.Programs}} {
 		for _, name := range keys(flag.m) {
 			if d.servers[name] == nil {
 				d.errs = append(d.errs, &Error{Pos: Pos{File: file}, Msg: fmt.Sprintf("%s %s=...: the file has no server %q%s", flag.name, name, name, listOf(keys(d.servers)))})

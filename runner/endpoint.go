@@ -296,8 +296,9 @@ func (e *endpoint) closeHow(how string) error {
 		}
 		return errors.New("this socket cannot be half-closed")
 	case "reset":
-		if tc, ok := socket(e.conn).(*net.TCPConn); ok {
-			tc.SetLinger(0)
+		// A TCP connection, or one that wraps it (sockrun serve's).
+		if l, ok := socket(e.conn).(interface{ SetLinger(int) error }); ok {
+			l.SetLinger(0)
 		}
 		e.conn = socket(e.conn) // an abort sends no TLS close_notify
 	}

@@ -150,7 +150,9 @@ func serveSpec(t *testing.T, src string) Addr {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan Addr, len(spec.Servers))
 	done := make(chan error, 1)
-	go func() { done <- Serve(ctx, spec, nil, func(_ string, a Addr) { ready <- a }, func(error) {}) }()
+	go func() {
+		done <- Serve(ctx, spec, ServeOptions{Ready: func(_ string, a Addr) { ready <- a }, Failed: func(error) {}})
+	}()
 	t.Cleanup(func() { cancel(); <-done })
 	select {
 	case a := <-ready:

@@ -6,13 +6,30 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"time"
 )
 
-// Serve runs spec's built-in servers (those named, or all) until ctx is
-// done. ready is called with each server's address once all are serving;
-// failed with each script failure as it happens. It returns once every
-// server has stopped.
-func Serve(ctx context.Context, spec *Spec, names []string, ready func(name string, a Addr), failed func(error)) error {
+// ServeOptions say which servers Serve runs, and whom it tells what.
+type ServeOptions struct {
+	Names []string // the servers to run; none: every built-in one
+	// Ready is called with each server's address once all are serving.
+	Ready func(name string, a Addr)
+	// Failed, if set, is told of each script failure as it happens.
+	Failed func(error)
+	// Log, if set, is told of every connection (or datagram peer) as it
+	// comes and goes, and of every byte in and out, as it happens, from
+	// any goroutine. Conn names the connection: SERVER#N, numbered in
+	// the order they came. The client's bytes are "sent" and the
+	// server's "received", as in a test's transcript; the other events
+	// are "open from ADDR", "end of stream from the client", "half-close
+	// by the server" and "close (N bytes in, M out)".
+	Log func(Event)
+}
+
+// Serve runs spec's built-in servers until ctx is done. It returns once
+// every server has stopped.
+func Serve(ctx context.Context, spec *Spec, o ServeOptions) error {
+	names := o.Names
 	var chosen []*Server
 	for _, name := range names {
 		srv := spec.Server(name)
@@ -41,6 +58,7 @@ func Serve(ctx context.Context, spec *Spec, names []string, ready func(name stri
 		defer mu.Unlock()
 		return newEnv(maps.Clone(addrs))
 	}
+	start := time.Now()
 	var running []*builtin
 	defer func() {
 		for _, b := range slices.Backward(running) {
@@ -65,14 +83,18 @@ func Serve(ctx context.Context, spec *Spec, names []string, ready func(name stri
 		if err != nil {
 			return err
 		}
-		b.onFail = failed
+		b.onFail = o.Failed
+		if o.Log != nil {
+			// Set before Ready tells anyone where the server is.
+			b.tap.Store(newTap(srv.Name, start, o.Log))
+		}
 		running = append(running, b)
 		mu.Lock()
 		addrs[srv.Name] = b.addr()
 		mu.Unlock()
 	}
 	for _, b := range running {
-		ready(b.srv.Name, b.addr())
+		o.Ready(b.srv.Name, b.addr())
 	}
 	<-ctx.Done()
 	return nil

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -78,6 +79,9 @@ type builtin struct {
 	// onFail, if set, is told of every script failure as it happens
 	// (sockrun serve), instead of keeping the first for stop.
 	onFail func(error)
+	// tap, if set, is told of every connection and byte as it happens
+	// (sockrun serve); see Serve.
+	tap atomic.Pointer[tap]
 
 	peers map[string]*peerConn // dgram scripts: one conversation per peer; the packet loop's own
 

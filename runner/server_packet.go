@@ -25,7 +25,7 @@ func (b *builtin) packetLoop() {
 			}
 			return
 		}
-		b.kind.packet(b, buf[:n], from)
+		b.packet(buf[:n], from)
 	}
 }
 
@@ -46,7 +46,7 @@ func (b *builtin) queued(buf []byte) {
 			if err != nil {
 				return
 			}
-			b.kind.packet(b, buf[:n], sockaddrToAddr(from))
+			b.packet(buf[:n], sockaddrToAddr(from))
 		}
 	})
 }
@@ -66,9 +66,25 @@ func sockaddrToAddr(sa syscall.Sockaddr) net.Addr {
 	return nil
 }
 
+// packet hands a datagram to the behaviour, and tells the tap of it.
+func (b *builtin) packet(p []byte, from net.Addr) {
+	if t := b.tap.Load(); t != nil {
+		t.event(t.peer(from), dirSent, p)
+	}
+	b.kind.packet(b, p, from)
+}
+
+// out is the socket a behaviour answers datagrams on: the tap sees them.
+func (b *builtin) out() net.PacketConn {
+	if t := b.tap.Load(); t != nil {
+		return tapPacketConn{b.pc, t}
+	}
+	return b.pc
+}
+
 func echoPacket(b *builtin, p []byte, from net.Addr) {
 	if from != nil {
-		b.pc.WriteTo(p, from)
+		b.out().WriteTo(p, from)
 	}
 }
 
@@ -81,7 +97,7 @@ func scriptPacket(b *builtin, d []byte, from net.Addr) {
 	}
 	p := b.peers[key]
 	if p == nil {
-		p = newPeerConn(b.pc, from, b.ctx.Done())
+		p = newPeerConn(b.out(), from, b.ctx.Done())
 		b.peers[key] = p
 		b.serve(func() { b.servePeer(p) })
 	}

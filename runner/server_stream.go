@@ -30,6 +30,9 @@ func (b *builtin) acceptLoop() {
 }
 
 func (b *builtin) accepted(c net.Conn) {
+	if t := b.tap.Load(); t != nil {
+		c = t.conn(c)
+	}
 	b.track(c, true)
 	if b.px != nil {
 		b.px.forward.Add(1) // before the loop ends: see proxy.forward

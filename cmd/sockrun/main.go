@@ -149,6 +149,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return check(args[1:], stdout, stderr)
 	case "serve":
 		return serve(ctx, args[1:], stdout, stderr)
+	case "record":
+		return record(ctx, args[1:], stdout, stderr)
 	case "schema":
 		if len(args) > 1 {
 			return usageError(stderr, errors.New("schema takes no arguments"))
@@ -222,8 +224,9 @@ func usageError(stderr io.Writer, err error) int {
 
 // loadFlags are the flags every subcommand that reads specs has.
 type loadFlags struct {
-	vars pairs
-	runs pairs
+	vars  pairs
+	runs  pairs
+	addrs map[string]string // --addr, where the subcommand has it
 }
 
 func (l *loadFlags) register(fs *flag.FlagSet) {
@@ -282,6 +285,7 @@ func runTests(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err != nil {
 		return usageError(stderr, fmt.Errorf("--format: %v", err))
 	}
+	lf.addrs = addrs.m // a server given by --addr needs no behaviour: nor run:
 	specs, code := load(files, lf, stderr)
 	if code != exitPass {
 		return code
@@ -328,7 +332,7 @@ func load(args []string, lf loadFlags, stderr io.Writer) ([]*runner.Spec, int) {
 	var specs []*runner.Spec
 	failed := false
 	for _, file := range files {
-		spec, err := runner.Load(file, runner.LoadOptions{Vars: lf.vars.m, Programs: lf.runs.m})
+		spec, err := runner.Load(file, runner.LoadOptions{Vars: lf.vars.m, Programs: lf.runs.m, Addrs: lf.addrs})
 		if err != nil {
 			printSpecError(stderr, err)
 			failed = true
@@ -429,39 +433,6 @@ func plural(n int, what string) string {
 		return "1 " + what
 	}
 	return strconv.Itoa(n) + " " + what + "s"
-}
-
-func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("sockrun serve")
-	var lf loadFlags
-	lf.register(fs)
-	var names list
-	fs.Var(&names, "server", "serve only server NAME")
-	files, err := parse(fs, args)
-	if err != nil {
-		return usageError(stderr, err)
-	}
-	if len(files) != 1 {
-		return usageError(stderr, errors.New("serve: expected exactly one spec file"))
-	}
-	specs, code := load(files, lf, stderr)
-	if code != exitPass {
-		return code
-	}
-	err = runner.Serve(ctx, specs[0], names,
-		func(name string, a runner.Addr) {
-			if ca := a.Files["ca"]; ca != "" {
-				// A TLS server: a client poked by hand needs its CA.
-				fmt.Fprintf(stdout, "%s %s %s ca=%s\n", name, a.Network, a, ca)
-				return
-			}
-			fmt.Fprintf(stdout, "%s %s %s\n", name, a.Network, a)
-		},
-		func(err error) { fmt.Fprintf(stderr, "sockrun: %v\n", err) })
-	if err != nil {
-		return usageError(stderr, err)
-	}
-	return exitPass
 }
 
 // colorful reports whether w is a terminal that wants colour: not when
