@@ -4,6 +4,8 @@
 //	sockrun [flags] SPEC...              run; a SPEC may be a directory of *.yaml
 //	sockrun check SPEC...                validate only
 //	sockrun serve SPEC [--server NAME]   run the built-in servers until interrupted
+//	sockrun record --to ADDR -o FILE     proxy a live session into a spec
+//	sockrun help spec                    the spec language, by example
 //
 // Exit status: 0 every test passed, 1 a test failed, 2 usage or spec error,
 // 130 or 143 interrupted by SIGINT or SIGTERM (the report says it is
@@ -20,6 +22,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -107,8 +110,16 @@ var usage = fmt.Sprintf(`sockrun runs scripted network tests from YAML specs.
 Usage:
   sockrun [flags] SPEC...              run the tests; a SPEC may be a directory of *.yaml
   sockrun check [flags] SPEC...        validate the specs, run nothing
-  sockrun serve SPEC [--server NAME]   run the built-in servers until interrupted
+  sockrun serve [-v] SPEC [--server NAME]
+                                       run the built-in servers until interrupted; log
+                                       each connection on stderr (with -v, every byte)
+  sockrun record --to HOST:PORT [-o FILE]
+                                       proxy clients to a live server, then write what
+                                       passed as a spec (to stdout without -o)
   sockrun schema                       print the JSON Schema of the spec language
+  sockrun help spec|reference          the spec language: by example, or every key
+  sockrun version                      the version of sockrun (also --version)
+  sockrun completion bash|zsh|fish     a shell completion script
 
 Flags (before or after the specs):
   --run NAME=COMMAND   server NAME is a program under test: sockrun starts, waits for
@@ -125,6 +136,14 @@ Flags (before or after the specs):
   -v                   show a transcript of every byte sent and received
   --show-hidden        show the steps and data of hidden tests (the grader's view)
 
+Record's flags:
+  --type TYPE          stream (TCP, the default) or dgram (UDP)
+  --listen HOST:PORT   where clients come (default: a free port on 127.0.0.1)
+  --count N            stop after N sessions have ended (stream)
+  --idle DURATION      stop once nothing has passed for DURATION
+  --pause DURATION     a pause this long ends a step (default 100ms)
+  (and Ctrl-C stops it too; it writes the spec, and exits 0)
+
 Examples:
   sockrun specs/echo.yaml                                   the built-in echo server passes
   sockrun specs/echo.yaml --run echo='./echo_server {{port}}'   grade a student's server
@@ -132,10 +151,13 @@ Examples:
   sockrun specs/ --format junit -o report.xml                  every exercise, for CI
   sockrun check specs/                                      validate without running
   sockrun serve specs/echo.yaml                             an echo server to poke with nc
+  sockrun record --to 127.0.0.1:7000 -o session.yaml        record a session, to replay with
+  sockrun session.yaml --addr server=127.0.0.1:7000           ... the server it was recorded from
 
 Exit status: 0 every test passed, 1 a test failed, 2 usage or spec error (nothing ran),
 130 or 143 interrupted by SIGINT or SIGTERM (the report is written, and says it is incomplete).
-The spec language: see the README, or 'go doc github.com/sockrun/sockrun/runner'.
+The spec language: 'sockrun help spec' (by example), 'sockrun help reference' (every
+key, step, matcher and data form), or the README.
 `, strings.Join(runner.Formats(), ", "), strings.Join(runner.Visibilities(), ", "))
 
 // run is the whole CLI: main only wires it to the process.
@@ -158,8 +180,18 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		stdout.Write(runner.Schema())
 		return exitPass
 	case "help":
-		fmt.Fprint(stdout, usage)
+		return help(args[1:], stdout, stderr)
+	case "version", "--version":
+		if len(args) > 1 {
+			return usageError(stderr, errors.New("version takes no arguments"))
+		}
+		fmt.Fprint(stdout, versionText(debug.ReadBuildInfo()))
 		return exitPass
+	case "completion":
+		return completion(args[1:], stdout, stderr)
+	}
+	if unknownCommand(args[0], stderr) {
+		return exitUsage
 	}
 	return runTests(ctx, args, stdout, stderr)
 }
