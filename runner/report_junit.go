@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -64,6 +65,32 @@ type junitProblem struct {
 	Body    string `xml:",chardata"`
 }
 
+// junitBody is the failure's text, and where it is.
+func junitBody(file string, t *TestResult, o ReportOptions) string {
+	body := FailureText(t, o)
+	if body != "" && !strings.HasSuffix(body, "\n") {
+		body += "\n"
+	}
+	return body + junitWhere(file, t, o)
+}
+
+// junitWhere is the last line of a failure's body: where in the spec to
+// look, after a space. Neither schema has a file or line attribute on a
+// testcase, so CI tools that annotate a line read it from the body: GitHub's
+// mikepenz/action-junit-report takes the last " FILE...:LINE" in it, with
+// FILE the suite's file attribute. It is the step that failed, or the test
+// itself when the test is hidden or the step is in another file.
+func junitWhere(file string, t *TestResult, o ReportOptions) string {
+	pos := t.Failure.Pos
+	if concealed(t, o) || pos.Line == 0 || pos.File != file {
+		pos = t.Pos
+	}
+	if pos.Line == 0 {
+		return ""
+	}
+	return "at " + safeText(pos.String()) + "\n"
+}
+
 func secs(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
 
 // Report writes JUnit XML. Wrong behaviour (wrong bytes, timeout, closed
@@ -89,7 +116,7 @@ func (r junitReporter) Report(w io.Writer, rep *Report) error {
 				s.Skipped++
 			}
 			if fl := t.Failure; fl != nil {
-				p := &junitProblem{Message: shortReason(t, r.o), Type: string(fl.Kind), Body: FailureText(t, r.o)}
+				p := &junitProblem{Message: shortReason(t, r.o), Type: string(fl.Kind), Body: junitBody(f.File, t, r.o)}
 				if fl.Kind.IsError() {
 					c.Error = p
 					s.Errors++
