@@ -242,6 +242,16 @@
 // it are skipped, saying how to give it; a skipped test scores 0 and does
 // not fail the run.
 //
+// # Recording
+//
+// sockrun record --to HOST:PORT is a proxy that writes what passed as a
+// spec (Record, Recording.Spec): one test per connection (or per client
+// address, for datagrams), the client's bytes as sends and the server's
+// as expects, a step ending where the other side speaks or its side
+// paused, text as quoted text and the rest as {hex: ...}. Its server has
+// neither behaviour: nor run:, so the command line gives it: --addr
+// server=HOST:PORT, or --run server=COMMAND.
+//
 // # Results
 //
 // Load decodes a spec; every error is an *Error at file:line:col. Run runs
