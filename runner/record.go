@@ -60,10 +60,18 @@ type Recording struct {
 type RecordedSession struct {
 	Peer string // the client's address
 	// Cut says the recording stopped while the session was still open.
-	Cut    bool
+	Cut bool
+	// Full says the recording stopped keeping this session's bytes, at
+	// maxRecorded in all: it went on forwarding them.
+	Full   bool
 	mu     sync.Mutex
 	events []recEvent
 }
+
+// maxRecorded caps the bytes a recording keeps, in all its sessions: as
+// much as one DATA of a spec may describe. A flood beyond it is forwarded
+// but not written.
+const maxRecorded = maxData
 
 // A recEvent is one thing that passed in a session.
 type recEvent struct {
@@ -92,8 +100,27 @@ const (
 
 func (s *RecordedSession) add(ev recEvent) {
 	s.mu.Lock()
-	s.events = append(s.events, ev)
+	if !s.Full {
+		s.events = append(s.events, ev)
+	}
 	s.mu.Unlock()
+}
+
+// keep adds the bytes p that side sent, unless the recording holds
+// maxRecorded bytes already: then the session is Full, and keeps nothing
+// more.
+func (r *recorder) keep(s *RecordedSession, from side, p []byte) {
+	if r.kept.Add(int64(len(p))) > r.limit {
+		s.mu.Lock()
+		full := s.Full
+		s.Full = true
+		s.mu.Unlock()
+		if !full {
+			r.warn(fmt.Errorf("%s: the recording holds %d bytes, as much as a spec's data may: the rest of the session is forwarded, not recorded", s.Peer, r.limit))
+		}
+		return
+	}
+	s.add(recEvent{at: time.Since(r.start), side: from, kind: recData, data: append([]byte(nil), p...)})
 }
 
 // A recordStop says why a recording stopped by itself.
@@ -125,7 +152,7 @@ func Record(ctx context.Context, o RecordOptions) (*Recording, error) {
 	if _, _, err := net.SplitHostPort(o.To); err != nil {
 		return nil, fmt.Errorf("--to %s: %v; expected HOST:PORT", o.To, err)
 	}
-	r := &recorder{o: o, network: network, start: time.Now(), conns: map[net.Conn]struct{}{}}
+	r := &recorder{o: o, network: network, start: time.Now(), conns: map[net.Conn]struct{}{}, limit: maxRecorded}
 	r.ctx, r.stop = context.WithCancelCause(ctx)
 	defer r.stop(nil)
 	r.touch()
@@ -171,6 +198,8 @@ type recorder struct {
 	stop    context.CancelCauseFunc
 	wg      sync.WaitGroup
 	last    atomic.Int64 // when something last passed, in ns since start
+	kept    atomic.Int64 // the bytes recorded, in all sessions
+	limit   int64        // what kept may reach: maxRecorded
 
 	mu       sync.Mutex
 	sessions []*RecordedSession
@@ -341,7 +370,7 @@ func (r *recorder) pump(s *RecordedSession, from side, src, dst net.Conn) bool {
 		n, err := src.Read(buf)
 		if n > 0 {
 			r.touch()
-			s.add(recEvent{at: time.Since(r.start), side: from, kind: recData, data: append([]byte(nil), buf[:n]...)})
+			r.keep(s, from, buf[:n])
 			r.log(s, what, buf[:n])
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				// The other side is gone: its own pump says how.
@@ -425,7 +454,7 @@ func (r *recorder) packetLoop(pc net.PacketConn) {
 			peers[from.String()] = p
 			r.wg.Go(func() { r.replies(p, pc, from) })
 		}
-		p.s.add(recEvent{at: time.Since(r.start), side: sideClient, kind: recData, data: append([]byte(nil), buf[:n]...)})
+		r.keep(p.s, sideClient, buf[:n])
 		r.log(p.s, dirSent, buf[:n])
 		p.up.Write(buf[:n])
 	}
@@ -446,7 +475,7 @@ func (r *recorder) replies(p *dgramPeer, pc net.PacketConn, to net.Addr) {
 			continue
 		}
 		r.touch()
-		p.s.add(recEvent{at: time.Since(r.start), side: sideServer, kind: recData, data: append([]byte(nil), buf[:n]...)})
+		r.keep(p.s, sideServer, buf[:n])
 		r.log(p.s, dirReceived, buf[:n])
 		pc.WriteTo(buf[:n], to)
 	}

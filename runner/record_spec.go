@@ -140,6 +140,9 @@ func (s *RecordedSession) steps(stream bool, pause time.Duration) []recStep {
 		prev = ev.at
 	}
 	flush()
+	if s.Full {
+		return append(out, recStep{kind: "#", data: []byte("the recording kept no more of this session: it held as much as a spec's data may")})
+	}
 	if s.Cut && stream {
 		out = append(out, recStep{kind: "#", data: []byte("the recording stopped here, with the connection still open")})
 	}

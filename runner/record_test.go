@@ -96,6 +96,30 @@ func TestRecordedSteps(t *testing.T) {
 	}
 }
 
+// TestRecordKeepsAtMost: past the recording's limit, a session keeps no
+// more bytes (nor the end of its stream), says so once, and its test ends
+// with a comment that says so.
+func TestRecordKeepsAtMost(t *testing.T) {
+	var warned []error
+	r := &recorder{limit: 10, o: RecordOptions{Warn: func(err error) { warned = append(warned, err) }}}
+	s := &RecordedSession{Peer: "session#1"}
+	r.keep(s, sideClient, []byte("12345"))
+	r.keep(s, sideServer, []byte("12345"))
+	r.keep(s, sideClient, []byte("6"))
+	r.keep(s, sideServer, []byte("7"))
+	s.add(recEvent{side: sideClient, kind: recEOF})
+	if len(s.events) != 2 || !s.Full || len(warned) != 1 {
+		t.Fatalf("kept %d events, full %v, %d warnings; want 2, true, 1", len(s.events), s.Full, len(warned))
+	}
+	var b strings.Builder
+	for _, st := range s.steps(true, DefaultPause) {
+		b.WriteString(st.yaml(""))
+	}
+	if want := "- connect: server\n- send: \"12345\"\n- expect: \"12345\"\n# the recording kept no more of this session: it held as much as a spec's data may\n"; b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}
+
 // TestRecordedData checks that recorded bytes are written readably (text
 // as text, anything else as hex) and read back as exactly those bytes, in
 // a spec that the decoder and the schema both accept.
