@@ -76,6 +76,7 @@ type tapConn struct {
 	t       *tap
 	name    string
 	in, out atomic.Int64
+	eof     sync.Once // a reader may see the end of stream more than once
 	closed  sync.Once
 }
 
@@ -86,7 +87,7 @@ func (c *tapConn) Read(p []byte) (int, error) {
 		c.t.event(c.name, dirSent, p[:n])
 	}
 	if err == io.EOF {
-		c.t.event(c.name, "end of stream from the client", nil)
+		c.eof.Do(func() { c.t.event(c.name, "end of stream from the client", nil) })
 	}
 	return n, err
 }
