@@ -291,10 +291,16 @@ func (e *endpoint) closeHow(how string) error {
 	e.log.add(e.name, "close "+how, nil)
 	switch how {
 	case "write":
-		if cw, ok := e.conn.(interface{ CloseWrite() error }); ok {
-			return cw.CloseWrite()
+		cw, ok := e.conn.(interface{ CloseWrite() error })
+		if !ok {
+			return errors.New("this socket cannot be half-closed")
 		}
-		return errors.New("this socket cannot be half-closed")
+		// A peer that has reset the connection has left already: there is
+		// nothing to half-close, and the next read reports the reset.
+		if err := cw.CloseWrite(); err != nil && !errors.Is(err, syscall.ENOTCONN) {
+			return err
+		}
+		return nil
 	case "reset":
 		if tc, ok := e.conn.(*net.TCPConn); ok {
 			tc.SetLinger(0)
