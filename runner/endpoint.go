@@ -31,6 +31,7 @@ type endpoint struct {
 	eof    bool   // the peer closed its side (stream)
 	rerr   error  // a read error that ends reading (reset...)
 	closed bool   // closed by us, fully
+	corked bool   // TCP_CORK is set: writes wait for a later send or close
 	// consumed counts the expects that held, so that a looping script can
 	// tell a peer that left between requests from one that left mid-way.
 	consumed int

@@ -178,20 +178,27 @@ func acceptClients(ln net.Listener, bug string, handle func(net.Conn)) {
 	}
 }
 
-// write writes p. With bug sigpipe it is a C server that neither checks
-// write errors nor ignores SIGPIPE: the first write after the client's
-// RST fails with ECONNRESET and is ignored; the next one raises SIGPIPE,
-// whose default action ends the program.
+// write writes p, and reports whether to go on with this client. The
+// sigpipe bugs are C servers that do not ignore SIGPIPE. Go ignores it on
+// sockets and returns EPIPE instead, exactly where the kernel would have
+// raised it, so they die there: after the client's FIN and RST, at the
+// first failed write; after an RST alone, at the second (the first fails
+// with ECONNRESET, no signal). With bug sigpipe the server also ignores
+// write errors and reads on, so it writes again; with sigpipe1 and
+// sigpipefin it closes the client at its first failed write, which only
+// the FIN path kills.
 func write(c net.Conn, p []byte, bug string) bool {
-	if _, err := c.Write(p); err != nil {
-		if bug != "sigpipe" {
-			return false
-		}
+	_, err := c.Write(p)
+	if err == nil {
+		return true
+	}
+	switch bug {
+	case "sigpipe", "sigpipe1", "sigpipefin":
 		if errors.Is(err, syscall.EPIPE) {
 			dieBy(syscall.SIGPIPE)
 		}
 	}
-	return true
+	return bug == "sigpipe"
 }
 
 func echoServer() {
@@ -201,7 +208,7 @@ func echoServer() {
 	acceptClients(ln, bug, func(c net.Conn) {
 		defer c.Close()
 		buf := make([]byte, 4096)
-		if bug == "fixedbuf" {
+		if bug == "fixedbuf" || bug == "sigpipefin" {
 			buf = make([]byte, 1024)
 		}
 		for {
