@@ -220,6 +220,8 @@ func echoServer() {
 					p = cString(p)
 				case "crash":
 					crash()
+				case "nosend":
+					continue // reads, and never answers
 				case "highbit":
 					// A signed char that ends the message at the first byte > 0x7f.
 					for i, b := range p {
@@ -292,6 +294,7 @@ func udpEchoServer() {
 		buf = make([]byte, 512)
 	}
 	var first net.Addr
+	seen := map[string]bool{}
 	for {
 		n, from, err := pc.ReadFrom(buf)
 		if err != nil {
@@ -303,6 +306,13 @@ func udpEchoServer() {
 			continue
 		case "crash":
 			crash()
+		case "drop":
+			// Answers only a client's first datagram, as if each were
+			// the start of a connection.
+			if seen[from.String()] {
+				continue
+			}
+			seen[from.String()] = true
 		case "cstring":
 			p = cString(p)
 		case "onepeer":
@@ -331,6 +341,9 @@ func sumServer() {
 	acceptClients(ln, bug, func(c net.Conn) {
 		defer c.Close()
 		req := make([]byte, 8)
+		if bug == "wide" {
+			req = make([]byte, 16) // 8 bytes a number, where the protocol has 4
+		}
 		for {
 			if bug == "onerecv" {
 				// One read is one request, or so it thinks.
@@ -346,15 +359,15 @@ func sumServer() {
 			if bug == "byteorder" {
 				order = binary.LittleEndian // no ntohl, no htonl
 			}
-			a, b := order.Uint32(req[:4]), order.Uint32(req[4:])
+			a, b := order.Uint32(req[:4]), order.Uint32(req[len(req)/2:])
 			sum := a + b
 			if bug == "overflow" && uint64(a)+uint64(b) > 0xffffffff {
 				sum = 0xffffffff // "clamped", not wrapped
 			}
 			reply := make([]byte, 4)
 			order.PutUint32(reply, sum)
-			if !write(c, reply, bug) {
-				return
+			if !write(c, reply, bug) || bug == "onereq" {
+				return // onereq: one request per connection
 			}
 		}
 	})
@@ -383,6 +396,10 @@ func echoClient() {
 		reply = buf[:n]
 	} else {
 		reply, _ = io.ReadAll(c)
+	}
+	if bug == "format" {
+		fmt.Printf("%s\n", reply) // not as the assignment shows
+		return
 	}
 	fmt.Printf("We received this response from the server:\n\"%s\"\n", reply)
 }
