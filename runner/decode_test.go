@@ -90,6 +90,7 @@ func TestDecodeErrors(t *testing.T) {
 		{`- run: {cmd: x, stdout: {eof: true}}`, `eof: has no meaning for a program's output`},
 		{`- connect: udp` + "\n      - expect: {eof: true}", `t.yaml:9:18: expect: eof: a datagram socket has no end of stream`},
 		{`- connect: udp` + "\n      - close: {how: write}", `t.yaml:9:22: close: how: write (a half-close) needs a stream connection`},
+		{`- connect: udp` + "\n      - send: {data: x, cork: true}", `t.yaml:9:31: send: cork: needs a TCP connection; udp is udp`},
 		{`- send: "{{udp.path}}"`, `placeholder {{path}}: server udp listens on a port`},
 		{`- send`, `t.yaml:8:9: step: found "send", expected a mapping with one step key: connect, send, expect, discard, choose, close, sleep, restart, run, wait, starttls (write send: with a colon)`},
 	} {

@@ -31,6 +31,7 @@ type endpoint struct {
 	eof    bool   // the peer closed its side (stream)
 	rerr   error  // a read error that ends reading (reset...)
 	closed bool   // closed by us, fully
+	corked bool   // TCP_CORK is set: writes wait for a later send or close
 	// consumed counts the expects that held, so that a looping script can
 	// tell a peer that left between requests from one that left mid-way.
 	consumed int
@@ -291,10 +292,16 @@ func (e *endpoint) closeHow(how string) error {
 	e.log.add(e.name, "close "+how, nil)
 	switch how {
 	case "write":
-		if cw, ok := e.conn.(interface{ CloseWrite() error }); ok {
-			return cw.CloseWrite()
+		cw, ok := e.conn.(interface{ CloseWrite() error })
+		if !ok {
+			return errors.New("this socket cannot be half-closed")
 		}
-		return errors.New("this socket cannot be half-closed")
+		// A peer that has reset the connection has left already: there is
+		// nothing to half-close, and the next read reports the reset.
+		if err := cw.CloseWrite(); err != nil && !errors.Is(err, syscall.ENOTCONN) {
+			return err
+		}
+		return nil
 	case "reset":
 		// A TCP connection, or one that wraps it (sockrun serve's).
 		if l, ok := socket(e.conn).(interface{ SetLinger(int) error }); ok {

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -14,17 +17,20 @@ import (
 
 var sendStep = &stepKind{
 	name:  "send",
-	forms: []string{"send: DATA", "send: {data: DATA, on: CONN, chunks: N or [sizes], gap: DURATION, timeout: DURATION, partial: true}"},
+	forms: []string{"send: DATA", "send: {data: DATA, on: CONN, chunks: N or [sizes], gap: DURATION, timeout: DURATION, partial: true, cork: true}"},
 	doc: "Write DATA. `chunks` splits it into N near-equal writes, or writes of the given sizes (the rest, if any, goes in one more write); " +
 		"`gap` waits between the writes, to expose a peer that assumes one recv() is one message. On a datagram socket each write is one datagram. " +
 		"With `partial: true` the send writes what the peer takes until the deadline, and a write cut short (by the deadline, or by the peer " +
-		"closing) is not a failure: a client that floods a server and leaves without reading.",
+		"closing) is not a failure: a client that floods a server and leaves without reading. " +
+		"With `cork: true` (TCP) the data is held back (TCP_CORK) until the next send without it, or a close, and then leaves at once, " +
+		"with the FIN: a client that writes a request and exits before any reply comes. Linux sends corked data early once it passes " +
+		"half the peer's window (32 KiB on loopback).",
 	server: true,
 	decode: decodeSend,
 	schema: func() js {
 		return anyOf(ref("data"), js{"type": "object", "additionalProperties": false, "properties": merge(dataFormProps(), js{
 			"data": ref("data"), "on": ref("name"), "chunks": anyOf(intSchema(1, 1<<31-1), listOfSchema(intSchema(1, 1<<31-1))),
-			"gap": ref("duration"), "timeout": ref("duration"), "partial": boolSchema(),
+			"gap": ref("duration"), "timeout": ref("duration"), "partial": boolSchema(), "cork": boolSchema(),
 		})})
 	},
 }
@@ -37,16 +43,17 @@ type sendAction struct {
 	gap     time.Duration
 	timeout time.Duration
 	partial bool // a write cut short by the deadline ends the send, and passes
+	cork    bool // hold the data back until a later send or a close
 }
 
 func (a *sendAction) String() string { return "send on " + a.conn }
 
 func decodeSend(d *decoder, key, val *yaml.Node) action {
 	a := &sendAction{}
-	var on *yaml.Node
+	var on, corkAt *yaml.Node
 	n := resolve(val)
 	if n != nil && n.Kind == yaml.MappingNode {
-		opts := []string{"data", "on", "chunks", "gap", "timeout", "partial"}
+		opts := []string{"data", "on", "chunks", "gap", "timeout", "partial", "cork"}
 		pairs, _ := d.mapping(n, "send", append(opts, dataKeys()...)...)
 		own, rest := splitPairs(pairs, opts...)
 		on = own.val("on")
@@ -79,12 +86,20 @@ func decodeSend(d *decoder, key, val *yaml.Node) action {
 		if p := own.val("partial"); p != nil {
 			a.partial, _ = d.boolean(p, "send: partial")
 		}
+		if c := own.val("cork"); c != nil {
+			a.cork, _ = d.boolean(c, "send: cork")
+			corkAt = c
+		}
 	} else {
 		a.data = d.sendData(val, "send")
 	}
-	var ok bool
-	if a.conn, _, ok = d.conn(on, key, "send"); !ok {
+	name, srv, ok := d.conn(on, key, "send")
+	if !ok {
 		return nil
+	}
+	a.conn = name
+	if a.cork && srv != nil && (srv.Type != Stream || srv.Path != "") {
+		d.errorf(corkAt, "send: cork: needs a TCP connection; %s is %s", a.conn, srv.Network())
 	}
 	if a.data.size >= 0 && len(a.sizes) > 0 {
 		if total := sum(a.sizes); int64(total) > a.data.size {
@@ -172,6 +187,9 @@ func (a *sendAction) run(ctx context.Context, s *session) error {
 	if err != nil {
 		return err
 	}
+	if err := e.setCork(a.cork); err != nil {
+		return fmt.Errorf("send on %s: cork: %w", a.conn, err)
+	}
 	dl := deadline(ctx, s.stepTimeout(a.timeout)+time.Duration(len(sizes)-1)*a.gap)
 	off := int64(0)
 	for i, size := range sizes {
@@ -199,4 +217,37 @@ func sentSoFar(sizes []int64, i int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "write %d of %d (%d bytes)", i+1, len(sizes), sizes[i])
 	return b.String()
+}
+
+// tcpCork is Linux's TCP_CORK, which the syscall package names only on Linux.
+const tcpCork = 3
+
+// setCork holds back what is written from now on (TCP_CORK) while on is
+// true; clearing it, or closing the connection, sends what was held at
+// once, with the FIN from a close. Only a change makes a system call.
+func (e *endpoint) setCork(on bool) error {
+	if on == e.corked {
+		return nil
+	}
+	tc, ok := e.conn.(*net.TCPConn)
+	if !ok || runtime.GOOS != "linux" {
+		return fmt.Errorf("needs a TCP connection on Linux")
+	}
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return err
+	}
+	v := 0
+	if on {
+		v = 1
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, tcpCork, v) }); err != nil {
+		return err
+	}
+	if serr != nil {
+		return serr
+	}
+	e.corked = on
+	return nil
 }

@@ -180,20 +180,27 @@ func acceptClients(ln net.Listener, bug string, handle func(net.Conn)) {
 	}
 }
 
-// write writes p. With bug sigpipe it is a C server that neither checks
-// write errors nor ignores SIGPIPE: the first write after the client's
-// RST fails with ECONNRESET and is ignored; the next one raises SIGPIPE,
-// whose default action ends the program.
+// write writes p, and reports whether to go on with this client. The
+// sigpipe bugs are C servers that do not ignore SIGPIPE. Go ignores it on
+// sockets and returns EPIPE instead, exactly where the kernel would have
+// raised it, so they die there: after the client's FIN and RST, at the
+// first failed write; after an RST alone, at the second (the first fails
+// with ECONNRESET, no signal). With bug sigpipe the server also ignores
+// write errors and reads on, so it writes again; with sigpipe1 and
+// sigpipefin it closes the client at its first failed write, which only
+// the FIN path kills.
 func write(c net.Conn, p []byte, bug string) bool {
-	if _, err := c.Write(p); err != nil {
-		if bug != "sigpipe" {
-			return false
-		}
+	_, err := c.Write(p)
+	if err == nil {
+		return true
+	}
+	switch bug {
+	case "sigpipe", "sigpipe1", "sigpipefin":
 		if errors.Is(err, syscall.EPIPE) {
 			dieBy(syscall.SIGPIPE)
 		}
 	}
-	return true
+	return bug == "sigpipe"
 }
 
 func echoServer() {
@@ -203,7 +210,7 @@ func echoServer() {
 	acceptClients(ln, bug, func(c net.Conn) {
 		defer c.Close()
 		buf := make([]byte, 4096)
-		if bug == "fixedbuf" {
+		if bug == "fixedbuf" || bug == "sigpipefin" {
 			buf = make([]byte, 1024)
 		}
 		for {
@@ -215,6 +222,8 @@ func echoServer() {
 					p = cString(p)
 				case "crash":
 					crash()
+				case "nosend":
+					continue // reads, and never answers
 				case "highbit":
 					// A signed char that ends the message at the first byte > 0x7f.
 					for i, b := range p {
@@ -287,6 +296,7 @@ func udpEchoServer() {
 		buf = make([]byte, 512)
 	}
 	var first net.Addr
+	seen := map[string]bool{}
 	for {
 		n, from, err := pc.ReadFrom(buf)
 		if err != nil {
@@ -298,6 +308,13 @@ func udpEchoServer() {
 			continue
 		case "crash":
 			crash()
+		case "drop":
+			// Answers only a client's first datagram, as if each were
+			// the start of a connection.
+			if seen[from.String()] {
+				continue
+			}
+			seen[from.String()] = true
 		case "cstring":
 			p = cString(p)
 		case "onepeer":
@@ -326,6 +343,9 @@ func sumServer() {
 	acceptClients(ln, bug, func(c net.Conn) {
 		defer c.Close()
 		req := make([]byte, 8)
+		if bug == "wide" {
+			req = make([]byte, 16) // 8 bytes a number, where the protocol has 4
+		}
 		for {
 			if bug == "onerecv" {
 				// One read is one request, or so it thinks.
@@ -341,15 +361,15 @@ func sumServer() {
 			if bug == "byteorder" {
 				order = binary.LittleEndian // no ntohl, no htonl
 			}
-			a, b := order.Uint32(req[:4]), order.Uint32(req[4:])
+			a, b := order.Uint32(req[:4]), order.Uint32(req[len(req)/2:])
 			sum := a + b
 			if bug == "overflow" && uint64(a)+uint64(b) > 0xffffffff {
 				sum = 0xffffffff // "clamped", not wrapped
 			}
 			reply := make([]byte, 4)
 			order.PutUint32(reply, sum)
-			if !write(c, reply, bug) {
-				return
+			if !write(c, reply, bug) || bug == "onereq" {
+				return // onereq: one request per connection
 			}
 		}
 	})
@@ -378,6 +398,10 @@ func echoClient() {
 		reply = buf[:n]
 	} else {
 		reply, _ = io.ReadAll(c)
+	}
+	if bug == "format" {
+		fmt.Printf("%s\n", reply) // not as the assignment shows
+		return
 	}
 	fmt.Printf("We received this response from the server:\n\"%s\"\n", reply)
 }
