@@ -184,8 +184,8 @@
 // send with partial: true writes what the peer takes before the deadline:
 // a client that floods and leaves; with cork: true (TCP) the data waits for
 // the next close and leaves with the FIN: a client that writes a request
-// and exits. One deadline covers a whole send: its timeout, plus the gaps
-// between its chunks. run's cmd: is a command line or a list of words; its
+// and exits. A send's timeout covers all its writes together; the gaps
+// between its chunks come on top. run's cmd: is a command line or a list of words; its
 // exit: is a code, a list of codes, nonzero, any or {signal: SIGPIPE}; its
 // stdout and stderr are matched whole.
 //

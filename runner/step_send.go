@@ -172,8 +172,8 @@ func (a *sendAction) split(size int64) ([]int64, error) {
 	return sizes, nil
 }
 
-// run writes the data. One deadline covers the whole step, all its writes
-// and gaps: its timeout, plus the gaps it was told to wait.
+// run writes the data: its timeout covers all the writes together, and
+// the gaps come on top.
 func (a *sendAction) run(ctx context.Context, s *session) error {
 	e, err := s.conn(a.conn)
 	if err != nil {
@@ -190,12 +190,20 @@ func (a *sendAction) run(ctx context.Context, s *session) error {
 	if err := e.setCork(a.cork); err != nil {
 		return fmt.Errorf("send on %s: cork: %w", a.conn, err)
 	}
-	dl := deadline(ctx, s.stepTimeout(a.timeout)+time.Duration(len(sizes)-1)*a.gap)
+	// One deadline for all the writes together, never renewed per write;
+	// the gaps the step was told to wait are on top of it, as long as they
+	// really took (a loaded machine wakes a sleeper late).
+	dl := deadline(ctx, s.stepTimeout(a.timeout))
 	off := int64(0)
 	for i, size := range sizes {
 		if i > 0 && a.gap > 0 {
+			slept := time.Now()
 			if err := s.sleep(ctx, a.gap); err != nil {
 				return err
+			}
+			dl = dl.Add(time.Since(slept))
+			if c, ok := ctx.Deadline(); ok && c.Before(dl) {
+				dl = c
 			}
 		}
 		if err := e.writePayload(ctx, p, off, off+size, dl); err != nil {
