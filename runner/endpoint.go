@@ -168,6 +168,9 @@ func (e *endpoint) expect(ctx context.Context, m matcher, timeout time.Duration)
 		return errConnClosed(e.name)
 	}
 	dl := deadline(ctx, timeout)
+	if d, ok := m.(deadliner); ok {
+		d.setDeadline(dl)
+	}
 	fail := func(cause error, got []byte) error {
 		return newExpectError(m, got, 0, cause, timeout, !e.stream)
 	}

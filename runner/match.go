@@ -4,8 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"regexp"
+	"os"
 	"strconv"
+	"time"
 )
 
 // A matcher decides an expect from what has arrived so far.
@@ -171,34 +172,42 @@ func (m *containsMatcher) whole(p []byte, noun string) error {
 	return &mismatch{offset: -1, why: noun + " does not contain it"}
 }
 
-// regexMatcher: read until the buffer matches; consume through the match.
-// Its named groups are captured for later steps.
+// regexMatcher: read until the buffered bytes match; consume through the
+// match. It feeds its stream only the bytes that came since it last
+// looked, so each read costs only the new bytes; a matcher is made afresh
+// for each expect.
 type regexMatcher struct {
-	re   *regexp.Regexp
-	caps map[string][]byte
+	re       *byteRegexp
+	s        *regexStream
+	fed      int               // how much of the buffer the stream has seen
+	caps     map[string][]byte // the named groups of the match, for later steps
+	deadline time.Time         // the step's; zero: none
+	slice    int               // bytes fed between two looks at the clock
 }
+
+// A deadliner is a matcher whose own work could outlast the step's
+// deadline (a slow regex on a flood); the endpoint tells it the deadline.
+type deadliner interface{ setDeadline(time.Time) }
+
+func (m *regexMatcher) setDeadline(t time.Time) { m.deadline = t }
 
 func (m *regexMatcher) String() string { return "bytes matching /" + m.re.String() + "/" }
 
-// capture keeps the named groups of the match loc in p.
-func (m *regexMatcher) capture(p []byte, loc []int) {
-	for i, name := range m.re.SubexpNames() {
-		if name == "" || loc[2*i] < 0 {
-			continue
-		}
-		if m.caps == nil {
-			m.caps = map[string][]byte{}
-		}
-		m.caps[name] = append([]byte(nil), p[loc[2*i]:loc[2*i+1]]...)
-	}
-}
-
-func (m *regexMatcher) captured() map[string][]byte { return m.caps }
-
 func (m *regexMatcher) stream(buf []byte, eof bool) (int, error) {
-	if loc := m.re.FindSubmatchIndex(buf); loc != nil {
-		m.capture(buf, loc)
+	if m.s == nil || len(buf) < m.fed {
+		m.s, m.fed = m.re.stream(), 0
+	}
+	if err := m.feed(buf); err != nil {
+		return 0, err
+	}
+	if loc := m.s.match(); loc != nil {
+		m.caps = m.re.groups(buf, loc)
 		return loc[1], nil
+	}
+	if m.s.dead {
+		// An anchored regex whose every way to match has failed: more
+		// bytes cannot help, so it fails now rather than at the deadline.
+		return 0, &mismatch{offset: m.s.deadAt, why: fmt.Sprintf("byte %d rules out a match from the start, where the regex is anchored", m.s.deadAt)}
 	}
 	if eof {
 		return 0, errClosedEarly
@@ -206,13 +215,65 @@ func (m *regexMatcher) stream(buf []byte, eof bool) (int, error) {
 	return 0, errNeedMore
 }
 
-func (m *regexMatcher) whole(p []byte, noun string) error {
-	if loc := m.re.FindSubmatchIndex(p); loc != nil {
-		m.capture(p, loc)
+// Matching costs up to the size of the regex per byte, which for a large
+// regex on a flood can take longer than the step may. So, given a
+// deadline, feed looks at the clock between slices of the input: as many
+// bytes as took about a millisecond so far.
+const (
+	minRegexSlice = 64
+	maxRegexSlice = 1 << 20
+)
+
+// feed gives the stream buf[m.fed:]. It fails with os.ErrDeadlineExceeded
+// once the deadline has passed with bytes still to look at.
+func (m *regexMatcher) feed(buf []byte) error {
+	if m.deadline.IsZero() {
+		m.s.feed(buf[m.fed:])
+		m.fed = len(buf)
 		return nil
 	}
-	return &mismatch{offset: -1, why: noun + " does not match"}
+	m.slice = max(m.slice, minRegexSlice)
+	for m.fed < len(buf) && !m.s.idle() {
+		end := min(len(buf), m.fed+m.slice)
+		start := time.Now()
+		m.s.feed(buf[m.fed:end])
+		m.fed = end
+		now := time.Now()
+		if m.fed < len(buf) && !now.Before(m.deadline) {
+			return errRegexDeadline
+		}
+		switch took := now.Sub(start); {
+		case took < time.Millisecond/2 && m.slice < maxRegexSlice:
+			m.slice *= 2
+		case took > 2*time.Millisecond && m.slice > minRegexSlice:
+			m.slice /= 2
+		}
+	}
+	m.fed = len(buf)
+	return nil
 }
+
+// errRegexDeadline: the regex was still matching the bytes that had come
+// when the deadline passed. It is a timeout like any other.
+var errRegexDeadline = fmt.Errorf("the regex was still matching at the deadline: %w", os.ErrDeadlineExceeded)
+
+func (m *regexMatcher) whole(p []byte, noun string) error {
+	m.s, m.fed = m.re.stream(), 0
+	if err := m.feed(p); err != nil {
+		return err
+	}
+	loc := m.s.match()
+	if loc == nil {
+		return &mismatch{offset: -1, why: noun + " does not match"}
+	}
+	m.caps = m.re.groups(p, loc)
+	return nil
+}
+
+// captured returns the named groups of the match, each as the exact bytes
+// it matched: a group that took no part is left out, and of groups that
+// share a name the last that took part wins.
+func (m *regexMatcher) captured() map[string][]byte { return m.caps }
 
 // lineMatcher: the next line, through \n (a \r\n ending accepted), equals
 // the text. It fails at the first byte that cannot belong to such a line.

@@ -2,7 +2,6 @@ package runner
 
 import (
 	"errors"
-	"regexp"
 	"testing"
 )
 
@@ -25,8 +24,8 @@ func TestStreamMatchers(t *testing.T) {
 		{"contains", &containsMatcher{want: []byte("lo")}, "hello!", false, 5},
 		{"contains not yet", &containsMatcher{want: []byte("lo")}, "hel", false, more},
 		{"contains eof", &containsMatcher{want: []byte("lo")}, "hel", true, fail},
-		{"regex", &regexMatcher{re: regexp.MustCompile(`\d+\n`)}, "ab 12\nx", false, 6},
-		{"regex not yet", &regexMatcher{re: regexp.MustCompile(`\d+\n`)}, "ab 12", false, more},
+		{"regex", &regexMatcher{re: mustByteRegexp(`\d+\n`)}, "ab 12\nx", false, 6},
+		{"regex not yet", &regexMatcher{re: mustByteRegexp(`\d+\n`)}, "ab 12", false, more},
 		{"line", &lineMatcher{[]byte("hi")}, "hi\nrest", false, 3},
 		{"line crlf", &lineMatcher{[]byte("hi")}, "hi\r\n", false, 4},
 		{"line partial", &lineMatcher{[]byte("hi")}, "h", false, more},
@@ -108,7 +107,7 @@ func TestDatagramMatchers(t *testing.T) {
 		{newDataMatcher([]byte("ab")), "ab", true},
 		{newDataMatcher([]byte("ab")), "abc", false}, // a whole datagram, not a prefix
 		{&containsMatcher{want: []byte("b")}, "abc", true},
-		{&regexMatcher{re: regexp.MustCompile(`^a.c$`)}, "abc", true},
+		{&regexMatcher{re: mustByteRegexp(`^a.c$`)}, "abc", true},
 		{&lineMatcher{[]byte("hi")}, "hi\r\n", true},
 		{&lineMatcher{[]byte("hi")}, "hi", true},
 		{&lineMatcher{[]byte("hi")}, "hi\nx", false},

@@ -3,9 +3,10 @@ package runner
 import (
 	"errors"
 	"fmt"
-	"regexp"
+	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -152,7 +153,7 @@ func decodeContains(d *decoder, p kv, u matchUse) matchSpec {
 	return &containsSpec{data: v}
 }
 
-type regexSpec struct{ re *regexp.Regexp }
+type regexSpec struct{ re *byteRegexp }
 
 func (s *regexSpec) String() string { return "regex" }
 
@@ -160,19 +161,22 @@ func (s *regexSpec) build(*env) (matcher, error) { return &regexMatcher{re: s.re
 
 func decodeRegex(d *decoder, p kv, u matchUse) matchSpec {
 	what := u.what + ": regex"
-	s, ok := d.str(p.val, what)
-	if !ok {
+	if _, ok := d.str(p.val, what); !ok {
 		return nil
 	}
-	re, err := regexp.Compile(s)
+	// Double-quoted "\xff" is the byte 0xff here too, as in data.
+	re, err := compileByteRegexp(d.scalarBytes(resolve(p.val)))
 	if err != nil {
 		d.errorf(p.val, "%s: %v", what, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
 		return nil
 	}
-	if re.Match(nil) {
-		d.errorf(p.val, "%s: /%s/ matches no bytes at all, so it would always hold", what, s)
+	switch {
+	case re.matchesEmpty():
+		d.errorf(p.val, "%s: /%s/ matches no bytes at all, so it would always hold", what, re)
+	case re.never:
+		d.errorf(p.val, "%s: /%s/ cannot match any bytes, so it would never hold", what, re)
 	}
-	d.captureNames(p.val, re.SubexpNames(), what)
+	d.captureNames(p.val, re.names, what)
 	return &regexSpec{re: re}
 }
 
@@ -317,6 +321,18 @@ type unorderedMatcher struct {
 	pos   int       // bytes consumed by the matchers that held
 	at    []matcher // fresh matchers for position pos; nil: to make
 	caps  map[string][]byte
+	dl    time.Time // the step's deadline, for the matchers it makes
+}
+
+// setDeadline passes the step's deadline on to the matchers, now and to
+// those made later.
+func (u *unorderedMatcher) setDeadline(t time.Time) {
+	u.dl = t
+	for _, m := range u.at {
+		if d, ok := m.(deadliner); ok {
+			d.setDeadline(t)
+		}
+	}
 }
 
 func (u *unorderedMatcher) String() string {
@@ -338,6 +354,9 @@ func (u *unorderedMatcher) fresh() error {
 		m, err := s.build(u.env)
 		if err != nil {
 			return err
+		}
+		if d, ok := m.(deadliner); ok && !u.dl.IsZero() {
+			d.setDeadline(u.dl)
 		}
 		u.at[i] = m
 	}
@@ -386,6 +405,8 @@ func (u *unorderedMatcher) stream(buf []byte, eof bool) (int, error) {
 				pending = true
 			case errors.Is(err, errClosedEarly):
 				closed++
+			case errors.Is(err, os.ErrDeadlineExceeded):
+				return 0, err // a regex still matching at the deadline
 			}
 		}
 		switch {

@@ -189,26 +189,20 @@ func (re *byteRegexp) find(b []byte) []int {
 	return s.match()
 }
 
-// groups returns the named groups of a match loc in b, as copies: a group
-// that took no part maps to nil, one that matched nothing to an empty,
-// non-nil slice. Of groups that share a name, the first that took part
-// wins, so (?P<v>a)|(?P<v>b) has one v either way.
+// groups returns the named groups of a match loc in b, as copies. A group
+// that took no part is left out; of groups that share a name, the last
+// that took part wins, so (?P<v>a)|(?P<v>b) has one v either way. It is
+// nil for a regex without named groups.
 func (re *byteRegexp) groups(b []byte, loc []int) map[string][]byte {
 	var m map[string][]byte
 	for i, name := range re.names {
-		if name == "" {
+		if name == "" || loc[2*i] < 0 {
 			continue
 		}
 		if m == nil {
 			m = make(map[string][]byte)
 		}
-		if m[name] != nil {
-			continue
-		}
-		m[name] = nil
-		if loc[2*i] >= 0 {
-			m[name] = append([]byte{}, b[loc[2*i]:loc[2*i+1]]...)
-		}
+		m[name] = append([]byte{}, b[loc[2*i]:loc[2*i+1]]...)
 	}
 	return m
 }

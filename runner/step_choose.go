@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -110,6 +112,15 @@ func (a *anyMatcher) String() string {
 	return "one of: " + strings.Join(parts, ", ")
 }
 
+// setDeadline passes the step's deadline on to the alternatives.
+func (a *anyMatcher) setDeadline(t time.Time) {
+	for _, m := range a.ms {
+		if d, ok := m.(deadliner); ok {
+			d.setDeadline(t)
+		}
+	}
+}
+
 func (a *anyMatcher) stream(buf []byte, eof bool) (int, error) {
 	pending, closed := false, 0
 	for i, m := range a.ms {
@@ -122,6 +133,8 @@ func (a *anyMatcher) stream(buf []byte, eof bool) (int, error) {
 			pending = true
 		case errors.Is(err, errClosedEarly):
 			closed++
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			return 0, err // a regex still matching at the deadline
 		}
 	}
 	switch {
