@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"regexp/syntax"
 	"slices"
+	"strings"
+	"unicode/utf8"
 )
 
 // A byteRegexp is a regex over bytes: RE2 syntax, read by Go's
@@ -173,8 +175,22 @@ func (re *byteRegexp) firstBytes(pc uint32, seen []bool) bool {
 	return true
 }
 
-// String returns the pattern as written.
-func (re *byteRegexp) String() string { return re.expr }
+// String returns the pattern as written, for reports, with each raw byte
+// that is not UTF-8 and each control character spelled \xNN, which in a
+// regex means the same: a report never carries raw bytes to a terminal.
+func (re *byteRegexp) String() string {
+	var b strings.Builder
+	for i := 0; i < len(re.expr); {
+		r, n := utf8.DecodeRuneInString(re.expr[i:])
+		if r == utf8.RuneError && n == 1 || r < 0x20 || r == 0x7f {
+			fmt.Fprintf(&b, `\x%02x`, re.expr[i])
+		} else {
+			b.WriteString(re.expr[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}
 
 // matchesEmpty reports whether the regex matches the empty input, where a
 // stream's matcher would hold before any byte came.
