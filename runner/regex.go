@@ -6,6 +6,7 @@ import (
 	"regexp/syntax"
 	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -175,17 +176,24 @@ func (re *byteRegexp) firstBytes(pc uint32, seen []bool) bool {
 	return true
 }
 
-// String returns the pattern as written, for reports, with each raw byte
-// that is not UTF-8 and each control character spelled \xNN, which in a
-// regex means the same: a report never carries raw bytes to a terminal.
-func (re *byteRegexp) String() string {
+// String returns the pattern as written, spelled for a report (see
+// spellPattern).
+func (re *byteRegexp) String() string { return spellPattern(re.expr) }
+
+// spellPattern spells each raw byte of a pattern that is not UTF-8, and
+// the bytes of each control character (C1 ones too), as \xNN, which in a
+// regex means the same: a report or an error never carries raw bytes or
+// terminal controls to a terminal.
+func spellPattern(s string) string {
 	var b strings.Builder
-	for i := 0; i < len(re.expr); {
-		r, n := utf8.DecodeRuneInString(re.expr[i:])
-		if r == utf8.RuneError && n == 1 || r < 0x20 || r == 0x7f {
-			fmt.Fprintf(&b, `\x%02x`, re.expr[i])
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 || unicode.IsControl(r) {
+			for _, c := range []byte(s[i : i+n]) {
+				fmt.Fprintf(&b, `\x%02x`, c)
+			}
 		} else {
-			b.WriteString(re.expr[i : i+n])
+			b.WriteString(s[i : i+n])
 		}
 		i += n
 	}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -106,7 +107,7 @@ func checkByteRegexp(t *testing.T, expr string, input []byte, split uint) {
 	re, err := compileByteRegexp(expr)
 	ref, refErr := regexp.Compile(latin1Pattern(expr))
 	if err != nil {
-		if !utf8.ValidString(err.Error()) {
+		if msg := err.Error(); !utf8.ValidString(msg) || strings.ContainsFunc(msg, unicode.IsControl) {
 			t.Fatalf("%q: the error quotes raw bytes: %q", expr, err)
 		}
 		var rule *byteRuleError

@@ -31,7 +31,7 @@ type byteRuleError struct {
 	why  string
 }
 
-func (e *byteRuleError) Error() string { return "`" + e.expr + "`: " + e.why }
+func (e *byteRuleError) Error() string { return "`" + spellPattern(e.expr) + "`: " + e.why }
 
 // rewritePattern returns expr with every byte above 0x7f and every
 // character above U+007F spelled for the parser, as described above.
@@ -447,12 +447,8 @@ func unmapExpr(s string) string {
 			s = s[n:]
 			continue
 		}
-		r, n := utf8.DecodeRuneInString(s)
-		if r == utf8.RuneError && n == 1 {
-			fmt.Fprintf(&b, `\x%02x`, s[0]) // a raw byte, copied by giveUp
-		} else {
-			b.WriteString(s[:n])
-		}
+		_, n := utf8.DecodeRuneInString(s)
+		b.WriteString(spellPattern(s[:n])) // a raw byte, copied by giveUp
 		s = s[n:]
 	}
 	return b.String()
