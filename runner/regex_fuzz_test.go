@@ -168,7 +168,8 @@ func checkByteRegexp(t *testing.T, expr string, input []byte, split uint) {
 func TestByteRegexpRandom(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 11))
 	atoms := []string{"a", "b", "A", `\n`, `\xff`, `\x80`, "é", "-", ".", `[ab]`, `[^a]`, `[\x80-\xff]`, `[a-\xff]`,
-		`\w`, `\W`, `\d`, `\s`, `\b`, `\B`, "^", "$", `\A`, `\z`, `[[:alpha:]]`, `[^\n]`, `\x{c3}`, `\251`}
+		`\w`, `\W`, `\d`, `\s`, `\b`, `\B`, "^", "$", `\A`, `\z`, `[[:alpha:]]`, `[^\n]`, `\x{c3}`, `\251`,
+		`[\x80-\x80-a]`, `[-\xff]`, `[a-b-\xff]`, `[^\x7f-\x81]`}
 	flags := []string{"", "", "", "(?s)", "(?m)", "(?U)", "(?i)", "(?sm)"}
 	reps := []string{"", "", "", "*", "+", "?", "*?", "+?", "??", "{2}", "{1,3}", "{0,2}?"}
 	var gen func(depth int) string

@@ -137,7 +137,7 @@ func (w *rewriter) escape() {
 		w.out.WriteString(w.src[w.i : w.i+2])
 		w.i += 2
 	default:
-		if r, _ := utf8.DecodeRuneInString(w.src[w.i+1:]); r == utf8.RuneError {
+		if r, n := utf8.DecodeRuneInString(w.src[w.i+1:]); r == utf8.RuneError && n == 1 {
 			w.err = rawEscapeError(c)
 			return
 		}
@@ -216,7 +216,9 @@ func (w *rewriter) class() {
 			return
 		case hi < 0x80:
 			w.out.WriteString(t[:n+m]) // as written: the parser reads it the same
-		case lo >= 0x80 && lo == hi:
+		case lo >= 0x80 && m == 0:
+			// A single byte stays single: written as a range, a - after it
+			// would join the next item to it ([\xbe-\xbe-x] has a '-').
 			w.byteLit(lo)
 		case lo >= 0x80:
 			fmt.Fprintf(&w.out, `\x{%x}-\x{%x}`, puaBase+lo, puaBase+hi)
@@ -252,7 +254,7 @@ func (w *rewriter) classChar(t string, classStart int) (b, n int, ok bool) {
 		if v, ok := cEscape(t[1]); ok {
 			return v, 2, true
 		}
-		if r, _ := utf8.DecodeRuneInString(t[1:]); r == utf8.RuneError {
+		if r, size := utf8.DecodeRuneInString(t[1:]); r == utf8.RuneError && size == 1 {
 			w.err = rawEscapeError(t[1])
 			return 0, 0, false
 		}

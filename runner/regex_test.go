@@ -57,6 +57,9 @@ var regexCases = []struct {
 	{`[\x00-\xff]+`, "\x00\x7f\x80\xff", []int{0, 4}},
 	{`[a-\xff]+`, "`a\x7f\x80\xff", []int{1, 5}},
 	{`[^\xe9]+`, "\xe9\xe8\xea\xe9", []int{1, 3}},
+	{"[\xbe-\xbe-\xef]+", "x-\xbe\xef\xd0", []int{1, 4}}, // found by the fuzzer: a range, then '-'
+	{`[\xbe-\xbe-\xef]+`, "x-\xbe\xef\xd0", []int{1, 4}},
+	{`[\xbe-]+`, "x-\xbe", []int{1, 3}},
 	{`[[:alpha:]]+`, "\xe9ab\xe9", []int{1, 3}},
 	{`[[:^alpha:]]+`, "a\xe9\x80b", []int{1, 3}},
 	{`\W+`, "a\xe9\x80b", []int{1, 3}},
