@@ -437,7 +437,7 @@ func unmapExpr(s string) string {
 	for len(s) > 0 {
 		if strings.HasPrefix(s, "(?:") {
 			if bs, n := puaRun(s[3:]); n > 0 && strings.HasPrefix(s[3+n:], ")") && utf8.Valid(bs) && utf8.RuneCount(bs) == 1 {
-				b.Write(bs)
+				b.WriteString(spellPattern(string(bs))) // é, but a C1 control as \xNN
 				s = s[3+n+1:]
 				continue
 			}
