@@ -217,11 +217,11 @@ func (m *regexMatcher) stream(buf []byte, eof bool) (int, error) {
 
 // Matching costs up to the size of the regex per byte, which for a large
 // regex on a flood can take longer than the step may. So, given a
-// deadline, feed looks at the clock between slices of the input: as many
-// bytes as took about a millisecond so far.
+// deadline, feed looks at the clock between slices of the input, each
+// about a millisecond of work as measured on the slices before it.
 const (
-	minRegexSlice = 64
-	maxRegexSlice = 1 << 20
+	firstRegexSlice = 16
+	maxRegexSlice   = 1 << 20
 )
 
 // feed gives the stream buf[m.fed:]. It fails with os.ErrDeadlineExceeded
@@ -232,7 +232,9 @@ func (m *regexMatcher) feed(buf []byte) error {
 		m.fed = len(buf)
 		return nil
 	}
-	m.slice = max(m.slice, minRegexSlice)
+	if m.slice == 0 {
+		m.slice = firstRegexSlice
+	}
 	for m.fed < len(buf) && !m.s.idle() {
 		end := min(len(buf), m.fed+m.slice)
 		start := time.Now()
@@ -243,10 +245,10 @@ func (m *regexMatcher) feed(buf []byte) error {
 			return errRegexDeadline
 		}
 		switch took := now.Sub(start); {
-		case took < time.Millisecond/2 && m.slice < maxRegexSlice:
-			m.slice *= 2
-		case took > 2*time.Millisecond && m.slice > minRegexSlice:
-			m.slice /= 2
+		case took < time.Millisecond/2:
+			m.slice = min(2*m.slice, maxRegexSlice)
+		case took > time.Millisecond:
+			m.slice = max(1, int(int64(m.slice)*int64(time.Millisecond)/int64(took)))
 		}
 	}
 	m.fed = len(buf)

@@ -163,10 +163,11 @@ func TestRegexFloodDeadline(t *testing.T) {
 		if !errors.Is(err, os.ErrDeadlineExceeded) && !errors.Is(err, errOverflow) {
 			t.Errorf("%s: %v, want a timeout or a full buffer", tc.name, err)
 		}
-		// The bound is the step's deadline plus 100ms; the margin above
-		// it is for a loaded machine's scheduler, not for the matcher,
-		// which looks at the clock every millisecond or so.
-		if took > timeout+350*time.Millisecond {
+		// The matcher looks at the clock every millisecond or so of work,
+		// so it ends a few ms past the deadline; the bound here is issue
+		// 9's deadline plus a second, for a loaded machine's scheduler and
+		// the race detector. Without the look, a slow regex takes 7s.
+		if took > timeout+time.Second {
 			t.Errorf("%s: the expect took %v, with a deadline of %v", tc.name, took, timeout)
 		}
 		t.Logf("%s: ended after %v (deadline %v): %v", tc.name, took.Round(time.Millisecond), timeout, err)
