@@ -31,7 +31,9 @@ type byteRuleError struct {
 	why  string
 }
 
-func (e *byteRuleError) Error() string { return "`" + spellPattern(e.expr) + "`: " + e.why }
+// Error quotes the pattern spelled, so that no raw byte or terminal
+// control reaches a report.
+func (e *byteRuleError) Error() string { return spellPattern("`" + e.expr + "`: " + e.why) }
 
 // rewritePattern returns expr with every byte above 0x7f and every
 // character above U+007F spelled for the parser, as described above.
@@ -272,8 +274,9 @@ func (w *rewriter) classChar(t string, classStart int) (b, n int, ok bool) {
 	if end >= 0 {
 		class = w.src[classStart : len(w.src)-len(t)+end+1]
 	}
-	w.err = &byteRuleError{class, fmt.Sprintf("a class matches one byte, but %c is %d bytes in UTF-8 (% x); "+
-		"write the characters in a group instead: (?:%c|...)", r, size, t[:size], r)}
+	char := spellPattern(t[:size]) // é, but a control as \xNN
+	w.err = &byteRuleError{class, fmt.Sprintf("a class matches one byte, but %s is %d bytes in UTF-8 (% x); "+
+		"write the characters in a group instead: (?:%s|...)", char, size, t[:size], char)}
 	return 0, 0, false
 }
 
