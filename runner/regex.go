@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp/syntax"
-	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -229,16 +228,4 @@ func (re *byteRegexp) groups(b []byte, loc []int) map[string][]byte {
 		m[name] = append([]byte{}, b[loc[2*i]:loc[2*i+1]]...)
 	}
 	return m
-}
-
-// groupNames returns the names of the regex's named groups, in order,
-// once each.
-func (re *byteRegexp) groupNames() []string {
-	var out []string
-	for _, name := range re.names {
-		if name != "" && !slices.Contains(out, name) {
-			out = append(out, name)
-		}
-	}
-	return out
 }
