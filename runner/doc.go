@@ -223,8 +223,11 @@
 //	  - expect: {unordered: [{line: "A: 1"}, {line: "B: 2"}]}  # any order
 //
 // On a dgram connection each matcher judges the next whole datagram;
-// unordered takes one datagram per matcher. regex works on bytes, and its
-// named groups are captured: after
+// unordered takes one datagram per matcher. regex works on bytes; on a
+// stream it holds once more bytes could not change its match (a repeat at
+// the end waits for the byte that ends it, $ and \z for the end of the
+// stream), so that neither verdict nor capture depends on how the bytes
+// were cut into reads. Its named groups are captured: after
 //
 //   - expect: {regex: 'token=(?P<token>\w+)'}
 //

@@ -116,6 +116,7 @@ type expectError struct {
 	cause  error         // errMismatch, os.ErrDeadlineExceeded, errClosedEarly, ...
 	wait   time.Duration // the deadline it had
 	dgram  bool          // on a datagram socket
+	note   string        // more on why it ended, if the matcher knows
 }
 
 func (e *expectError) Error() string {
@@ -127,6 +128,9 @@ func (e *expectError) Error() string {
 func (e *expectError) describe() string {
 	if e.dgram && errors.Is(e.cause, os.ErrDeadlineExceeded) {
 		return fmt.Sprintf("no datagram came within %s", e.wait)
+	}
+	if e.note != "" {
+		return describeCause(e.cause, e.wait) + "; " + e.note
 	}
 	return describeCause(e.cause, e.wait)
 }
@@ -212,7 +216,11 @@ func (e *endpoint) expect(ctx context.Context, m matcher, timeout time.Duration)
 			if silence {
 				return nil
 			}
-			return fail(os.ErrDeadlineExceeded, e.buf)
+			x := fail(os.ErrDeadlineExceeded, e.buf).(*expectError)
+			if n, ok := m.(interface{ timeoutNote() string }); ok {
+				x.note = n.timeoutNote()
+			}
+			return x
 		case err == io.EOF && e.stream:
 			e.eof = true
 		case err != nil:

@@ -172,8 +172,8 @@ func (m *containsMatcher) whole(p []byte, noun string) error {
 	return &mismatch{offset: -1, why: noun + " does not contain it"}
 }
 
-// regexMatcher: read until the buffered bytes match; consume through the
-// match. It feeds its stream only the bytes that came since it last
+// regexMatcher: read until the bytes match, for certain; consume through
+// the match. It feeds its stream only the bytes that came since it last
 // looked, so each read costs only the new bytes; a matcher is made afresh
 // for each expect.
 type regexMatcher struct {
@@ -200,9 +200,20 @@ func (m *regexMatcher) stream(buf []byte, eof bool) (int, error) {
 	if err := m.feed(buf); err != nil {
 		return 0, err
 	}
-	if loc := m.s.match(); loc != nil {
+	// A match is reported once more bytes could not change it: no thread
+	// that the regex prefers to it is still alive (a greedy repeat at the
+	// end, a $, \z or \b waiting for the byte after), or the stream has
+	// ended. So the verdict, and what a group captures, never depend on
+	// how the bytes were cut into reads.
+	if loc, ok := m.s.settled(); ok {
 		m.caps = m.re.groups(buf, loc)
 		return loc[1], nil
+	}
+	if eof {
+		if loc := m.s.match(); loc != nil {
+			m.caps = m.re.groups(buf, loc)
+			return loc[1], nil
+		}
 	}
 	if m.s.dead {
 		// An anchored regex whose every way to match has failed: more
@@ -258,6 +269,16 @@ func (m *regexMatcher) feed(buf []byte) error {
 // errRegexDeadline: the regex was still matching the bytes that had come
 // when the deadline passed. It is a timeout like any other.
 var errRegexDeadline = fmt.Errorf("the regex was still matching at the deadline: %w", os.ErrDeadlineExceeded)
+
+// timeoutNote explains a regex that timed out though the bytes that came
+// would have matched had the stream ended there.
+func (m *regexMatcher) timeoutNote() string {
+	if m.s == nil || m.s.match() == nil {
+		return ""
+	}
+	return "the bytes would match if the stream ended there, but more bytes could change the match, so it waited: " +
+		"a $, \\z or \\b at the end of the regex waits for the byte after it or the end of the stream, and a repeat at the end for the byte that ends it"
+}
 
 func (m *regexMatcher) whole(p []byte, noun string) error {
 	m.s, m.fed = m.re.stream(), 0

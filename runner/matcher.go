@@ -44,7 +44,7 @@ func matcherKinds() []*matcherKind {
 		{name: "data", form: "DATA, or {data: DATA}", doc: "exactly these bytes next ({any: N} matches any N bytes); on a datagram socket, the next datagram is exactly these bytes",
 			decode: decodeDataMatcher, schema: func() js { return ref("data") }},
 		{name: "contains", form: "{contains: DATA}", doc: "read until the bytes appear; consumes through them", decode: decodeContains, schema: func() js { return ref("data") }},
-		{name: "regex", form: "{regex: RE2}", doc: "read until the buffered bytes match (on bytes: `.` is one byte, `\\xff` the byte 0xff); consumes through the match; `(?P<name>...)` captures `{{name}}` for later steps",
+		{name: "regex", form: "{regex: RE2}", doc: "read until the bytes match, for certain: once more bytes could not change the match (on bytes: `.` is one byte, `\\xff` the byte 0xff; `$` and `\\z` wait for the end of the stream); consumes through the match; `(?P<name>...)` captures `{{name}}` for later steps",
 			decode: decodeRegex, schema: strSchema},
 		{name: "line", form: "{line: STRING}", doc: "the next line (through `\\n`, a `\\r\\n` ending accepted) is STRING", decode: decodeLine, schema: strSchema},
 		{name: "length", form: "{length: N}", doc: "exactly N bytes, whatever they are", decode: decodeLength, schema: func() js { return intSchema(0, 1<<31-1) }},

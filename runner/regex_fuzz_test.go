@@ -159,6 +159,15 @@ func checkByteRegexp(t *testing.T, expr string, input []byte, split uint) {
 		if got, want := s.match(), latin1Find(ref, input[:i]); !slices.Equal(got, want) {
 			t.Fatalf("%q fed %q byte by byte: %v, want %v", expr, input[:i], got, want)
 		}
+		// A match called settled is final: every longer input, this one
+		// and this one with the stream's end anywhere after, agrees.
+		if got, ok := s.settled(); ok {
+			for j := i; j <= len(input); j++ {
+				if want := latin1Find(ref, input[:j]); !slices.Equal(got, want) {
+					t.Fatalf("%q fed %q: settled on %v, but on %q the match is %v", expr, input[:i], got, input[:j], want)
+				}
+			}
+		}
 	}
 }
 

@@ -33,8 +33,19 @@ func TestRegexMatcher(t *testing.T) {
 		{`id=(?P<id>\d+);`, []string{"id=4", "7", "11;more"}, false, 8, map[string]string{"id": "4711"}},
 		{`id=(?P<id>\d+);`, []string{"id=4", "7"}, false, more, nil},
 		{`id=(?P<id>\d+);`, []string{"id=4", "7"}, true, closed, nil},
-		// The end of what came counts as the end of the text, as before.
-		{`\d+`, []string{"x1", "2"}, false, 2, nil},
+		// A match is reported once more bytes could not change it: a
+		// greedy repeat at the end waits for the byte that ends it, and
+		// $ or \z for the end of the stream. So the same bytes, cut into
+		// reads any way, give the same answer and the same capture.
+		{`(?P<n>\d+)`, []string{"x1", "2"}, false, more, nil},
+		{`(?P<n>\d+)`, []string{"x1", "2", "3y"}, false, 4, map[string]string{"n": "123"}},
+		{`(?P<n>\d+)`, []string{"x1", "2"}, true, 3, map[string]string{"n": "12"}},
+		{`ok$`, []string{"ok"}, false, more, nil},
+		{`ok$`, []string{"ok"}, true, 2, nil},
+		{`ok`, []string{"o", "k"}, false, 2, nil},
+		{`a|ab`, []string{"a"}, false, 1, nil}, // leftmost-first: a is preferred, final at once
+		{`ab|a`, []string{"a"}, false, more, nil},
+		{`ab|a`, []string{"a", "c"}, false, 1, nil},
 	} {
 		m := &regexMatcher{re: mustByteRegexp(tc.expr)}
 		var buf []byte

@@ -278,3 +278,86 @@ func (s *regexStream) match() []int {
 	}
 	return append([]int(nil), s.best...)
 }
+
+// settled returns the match if it is final: no more bytes could change
+// it. That is so when the first of the waiting threads, in priority
+// order, to get anywhere reaches a match by empty-width steps that do not
+// depend on the byte after (as \b, $ and \z do); or when every waiting
+// thread dies without a byte and a match was already found. A thread that
+// still waits for a byte, or on such a step, first means the answer may
+// still change: ok is false. It leaves the state as it is.
+func (s *regexStream) settled() (loc []int, ok bool) {
+	s.visited.dense = s.visited.dense[:0]
+	for _, t := range s.pending {
+		switch st, m := s.settle(t.pc, t.cap); st {
+		case settleMatch:
+			return m, true
+		case settleAlive:
+			return nil, false
+		}
+	}
+	if s.matched {
+		return append([]int(nil), s.best...), true
+	}
+	return nil, false
+}
+
+type settleState int
+
+const (
+	settleDead  settleState = iota // this way cannot match
+	settleAlive                    // it waits for a byte: the answer may change
+	settleMatch                    // it matches now, whatever comes next
+)
+
+// nextByteOps are the empty-width conditions that depend on the byte after.
+const nextByteOps = syntax.EmptyEndLine | syntax.EmptyEndText | syntax.EmptyWordBoundary | syntax.EmptyNoWordBoundary
+
+// settle follows a waiting thread through its empty-width steps, in
+// priority order, without a byte after.
+func (s *regexStream) settle(pc uint32, cap []int) (settleState, []int) {
+	for {
+		if s.visited.has(pc) {
+			return settleDead, nil
+		}
+		s.visited.add(pc)
+		in := &s.re.prog[pc]
+		switch in.op {
+		case syntax.InstFail:
+			return settleDead, nil
+		case syntax.InstAlt, syntax.InstAltMatch:
+			if st, m := s.settle(in.out, cap); st != settleDead {
+				return st, m
+			}
+			pc = in.arg
+		case syntax.InstEmptyWidth:
+			need := syntax.EmptyOp(in.arg)
+			if need&nextByteOps != 0 {
+				return settleAlive, nil
+			}
+			// What is left depends on the byte before only.
+			if need&^syntax.EmptyOpContext(rune(s.prev), 'x') != 0 {
+				return settleDead, nil
+			}
+			pc = in.out
+		case syntax.InstNop:
+			pc = in.out
+		case syntax.InstCapture:
+			if int(in.arg) >= len(cap) {
+				pc = in.out
+				continue
+			}
+			old := cap[in.arg]
+			cap[in.arg] = s.pos
+			st, m := s.settle(in.out, cap)
+			cap[in.arg] = old
+			return st, m
+		case syntax.InstMatch:
+			m := append([]int(nil), cap...)
+			m[1] = s.pos
+			return settleMatch, m
+		default: // InstRune: it waits for a byte
+			return settleAlive, nil
+		}
+	}
+}
