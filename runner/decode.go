@@ -2,7 +2,6 @@ package runner
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -34,7 +33,7 @@ type LoadOptions struct {
 // Load reads and decodes a spec file. The error, if any, holds an *Error
 // for every problem found (see SpecErrors).
 func Load(file string, opts LoadOptions) (*Spec, error) {
-	src, err := os.ReadFile(file)
+	src, err := readSpec(file)
 	if err != nil {
 		return nil, err
 	}
@@ -46,12 +45,18 @@ func Load(file string, opts LoadOptions) (*Spec, error) {
 func Parse(file string, src []byte, opts LoadOptions) (*Spec, error) {
 	d := &decoder{file: file, dir: filepath.Dir(file), src: src, servers: map[string]*Server{}}
 	d.nested = d.steps
+	if len(src) > maxSpec {
+		return nil, specTooBig(file, int64(len(src)))
+	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
 		return nil, yamlError(file, err)
 	}
 	if len(doc.Content) == 0 {
 		return nil, errorList([]*Error{{Pos: Pos{file, 1, 1}, Msg: "the file is empty; expected a spec with servers: and tests:"}})
+	}
+	if !d.aliasBudget(&doc) {
+		return nil, errorList(d.errs)
 	}
 	spec := d.spec(doc.Content[0], opts)
 	// --addr may name a server of any one of the specs run together (the
@@ -222,7 +227,9 @@ func (d *decoder) serverAddr(srv *Server, f kvs) {
 		}
 	}
 	if n := f.val("path"); n != nil {
-		srv.Path, _ = d.name(n, what+": path")
+		if srv.Path, _ = d.name(n, what+": path"); srv.Path != "" {
+			d.unixPath(n, srv)
+		}
 	}
 	// The names of its files first: placeholders anywhere may name them.
 	if n := f.val("files"); n != nil {

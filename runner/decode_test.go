@@ -75,7 +75,7 @@ func TestDecodeErrors(t *testing.T) {
 		{`- send: {repeat: 2}`, `t.yaml:8:16: send: repeat: needs of: DATA beside it`},
 		{`- send: {data: abc, chunks: [2, 2]}`, `t.yaml:8:9: send: chunks add up to 4 bytes, but the data has 3`},
 		{`- send: {data: a, chunks: 0}`, `found 0, expected a count of 1 or more`},
-		{`- send: {file: nope.bin}`, `t.yaml:8:22: send: file: stat nope.bin: no such file`},
+		{`- send: {file: nope.bin}`, `t.yaml:8:22: send: file: nope.bin: no such file or directory`},
 		{`- expect: {regex: "("}`, `t.yaml:8:25: expect: regex: missing closing )`},
 		{`- expect: {regex: "x*"}`, `matches no bytes at all, so it would always hold`},
 		{`- expect: {contains: a, line: b}`, `t.yaml:8:31: expect: a second matcher "line" beside "contains"`},

@@ -3,7 +3,6 @@ package runner
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"gopkg.in/yaml.v3"
@@ -200,33 +199,16 @@ var errStopEach = fmt.Errorf("stop")
 // maxFile caps a {file: PATH} value, which is held in memory.
 const maxFile = maxData
 
-// readDataFile reads a {file: PATH} value, relative to the spec. Only a
-// regular file is read, and only if it is within the cap: /dev/zero or a
-// FIFO would never end.
+// readDataFile reads a {file: PATH} value, relative to the spec: a regular
+// file only, within the cap (see readRegular).
 func (d *decoder) readDataFile(n *yaml.Node, s, what string) ([]byte, bool) {
 	path := s
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(d.dir, path)
 	}
-	fi, err := os.Stat(path)
-	switch {
-	case err != nil:
-		d.errorf(n, "%s: file: %v", what, err)
-		return nil, false
-	case !fi.Mode().IsRegular():
-		d.errorf(n, "%s: file: %s is not a regular file (found %s); expected a file of bytes", what, s, fi.Mode().Type())
-		return nil, false
-	case fi.Size() > maxFile:
-		d.errorf(n, "%s: file: %s has %d bytes, more than the limit of %d", what, s, fi.Size(), maxFile)
-		return nil, false
-	}
-	b, err := os.ReadFile(path)
+	b, err := readRegular(path, maxFile)
 	if err != nil {
-		d.errorf(n, "%s: file: %v", what, err)
-		return nil, false
-	}
-	if len(b) > maxFile {
-		d.errorf(n, "%s: file: %s has more than %d bytes", what, s, maxFile)
+		d.errorf(n, "%s: file: %s: %v", what, s, err)
 		return nil, false
 	}
 	return b, true

@@ -154,9 +154,16 @@ func (d *decoder) mapping(n *yaml.Node, what string, allowed ...string) ([]kv, b
 
 // didYouMean suggests the candidate nearest to word, if one is near.
 func didYouMean(word string, candidates []string) string {
+	if len(word) > 64 {
+		return "" // no typo of a name; and the distance costs len(word) * len(c)
+	}
 	best, bestDist := "", 3
+	lower := strings.ToLower(word)
 	for _, c := range candidates {
-		if d := editDistance(strings.ToLower(word), c); d < bestDist {
+		if abs(len(c)-len(lower)) >= bestDist {
+			continue // the distance is at least the difference in length
+		}
+		if d := editDistance(lower, c); d < bestDist {
 			best, bestDist = c, d
 		}
 	}
@@ -164,6 +171,13 @@ func didYouMean(word string, candidates []string) string {
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
 // editDistance is the Levenshtein distance between a and b.
