@@ -50,7 +50,7 @@ func Parse(file string, src []byte, opts LoadOptions) (*Spec, error) {
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
-		return nil, yamlError(file, err)
+		return nil, yamlError(file, src, err)
 	}
 	if len(doc.Content) == 0 {
 		return nil, errorList([]*Error{{Pos: Pos{file, 1, 1}, Msg: "the file is empty; expected a spec with servers: and tests:"}})
@@ -75,33 +75,6 @@ func Parse(file string, src []byte, opts LoadOptions) (*Spec, error) {
 		return nil, err
 	}
 	return spec, nil
-}
-
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-// yamlError positions a YAML syntax error. yaml.v3 gives its line but no
-// column; the column is given as 1. For parser errors (all of them begin
-// "did not find expected") yaml.v3 reports the 0-based line of the
-// construct being parsed (go-yaml/yaml#542, b1b19b4), so one is added.
-func yamlError(file string, err error) error {
-	var list []*Error
-	for _, line := range strings.Split(err.Error(), "\n") {
-		line = strings.TrimSpace(strings.TrimPrefix(line, "yaml: unmarshal errors:"))
-		if line == "" {
-			continue
-		}
-		e := &Error{Pos: Pos{file, 1, 1}, Msg: "YAML: " + strings.TrimPrefix(line, "yaml: "), Err: err}
-		if m := yamlLineRE.FindStringSubmatch(line); m != nil {
-			e.Pos.Line, _ = strconv.Atoi(m[1])
-			e.Msg = "YAML: " + m[2]
-			if strings.HasPrefix(m[2], "did not find expected") {
-				e.Pos.Line++
-				e.Msg += " (in what starts on this line)"
-			}
-		}
-		list = append(list, e)
-	}
-	return errorList(list)
 }
 
 var specKeys = []string{"name", "about", "timeout", "vars", "servers", "tests"}

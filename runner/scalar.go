@@ -64,34 +64,47 @@ func (d *decoder) source(n *yaml.Node) (string, bool) {
 }
 
 // unquoteDouble decodes the double-quoted scalar at the start of src twice:
-// with \xNN as a byte, and as YAML does, with \xNN as a character.
+// with \xNN as a byte, and as YAML does, with \xNN as a character. It
+// follows yaml.v3's scanner (yaml_parser_scan_flow_scalar) step by step,
+// line folding included, so that the second reading is yaml.v3's own.
 func unquoteDouble(src string) (bytes, asYAML string, ok bool) {
 	var b, y strings.Builder
 	both := func(s string) { b.WriteString(s); y.WriteString(s) }
+	var leadingBreak, trailingBreaks string
 	i := 1
-	for i < len(src) {
-		c := src[i]
-		switch {
-		case c == '"':
-			return b.String(), y.String(), true
-		case c == '\\':
-			if i+1 >= len(src) {
-				return "", "", false
-			}
-			e := src[i+1]
-			i += 2
-			if simple, ok := dqEscapes[e]; ok {
-				both(simple)
-				continue
-			}
-			width := map[byte]int{'x': 2, 'u': 4, 'U': 8}[e]
+	for {
+		if i >= len(src) {
+			return "", "", false
+		}
+		// Characters up to a blank or a line break.
+		leadingBlanks := false
+	chars:
+		for i < len(src) && !isBlank(src[i]) && lineBreak(src, i) == 0 {
+			c := src[i]
 			switch {
-			case width > 0:
-				if i+width > len(src) {
+			case c == '"':
+				break chars
+			case c == '\\' && lineBreak(src, i+1) > 0:
+				// An escaped line break joins the lines.
+				i += 1 + lineBreak(src, i+1)
+				leadingBlanks = true
+				break chars
+			case c == '\\':
+				if i+1 >= len(src) {
+					return "", "", false
+				}
+				e := src[i+1]
+				i += 2
+				if simple, ok := dqEscapes[e]; ok {
+					both(simple)
+					continue
+				}
+				width := map[byte]int{'x': 2, 'u': 4, 'U': 8}[e]
+				if width == 0 || i+width > len(src) {
 					return "", "", false
 				}
 				v, err := strconv.ParseUint(src[i:i+width], 16, 32)
-				if err != nil {
+				if err != nil || 0xd800 <= v && v <= 0xdfff || v > 0x10ffff {
 					return "", "", false
 				}
 				i += width
@@ -101,57 +114,83 @@ func unquoteDouble(src string) (bytes, asYAML string, ok bool) {
 					b.WriteRune(rune(v))
 				}
 				y.WriteRune(rune(v))
-			case e == '\n' || e == '\r':
-				// An escaped line break joins the lines; the next line's
-				// leading white space goes.
-				if e == '\r' && i < len(src) && src[i] == '\n' {
-					i++
-				}
-				for i < len(src) && (src[i] == ' ' || src[i] == '\t') {
-					i++
-				}
 			default:
-				return "", "", false
+				b.WriteByte(c)
+				y.WriteByte(c)
+				i++
 			}
-		case c == '\n' || c == '\r':
-			// A line break folds: into a space, or into the breaks of the
-			// empty lines that follow it. Trailing blanks go.
-			trimmed := strings.TrimRight(b.String(), " \t")
-			b.Reset()
-			b.WriteString(trimmed)
-			trimmed = strings.TrimRight(y.String(), " \t")
-			y.Reset()
-			y.WriteString(trimmed)
-			breaks := 0
-			for i < len(src) {
-				switch src[i] {
-				case '\r', ' ', '\t':
-					i++
-					continue
-				case '\n':
-					breaks++
-					i++
-					continue
+		}
+		if i >= len(src) {
+			return "", "", false
+		}
+		if src[i] == '"' {
+			return b.String(), y.String(), true
+		}
+		// Blanks and line breaks: blanks inside a line are kept, those
+		// around a line break go, and the breaks fold.
+		var blanks strings.Builder
+		for i < len(src) {
+			if isBlank(src[i]) {
+				if !leadingBlanks {
+					blanks.WriteByte(src[i])
 				}
+				i++
+				continue
+			}
+			n := lineBreak(src, i)
+			if n == 0 {
 				break
 			}
-			if breaks <= 1 {
-				both(" ")
-			} else {
-				both(strings.Repeat("\n", breaks-1))
+			br := "\n" // CR LF, CR, LF and NEL read as LF; LS and PS as themselves
+			if n == 3 {
+				br = src[i : i+3]
 			}
-		default:
-			b.WriteByte(c)
-			y.WriteByte(c)
-			i++
+			if !leadingBlanks {
+				blanks.Reset()
+				leadingBreak = br
+				leadingBlanks = true
+			} else {
+				trailingBreaks += br
+			}
+			i += n
 		}
+		switch {
+		case !leadingBlanks:
+			both(blanks.String())
+		case leadingBreak == "\n" && trailingBreaks == "":
+			both(" ")
+		case leadingBreak == "\n":
+			both(trailingBreaks)
+		default:
+			both(leadingBreak + trailingBreaks)
+		}
+		leadingBreak, trailingBreaks = "", ""
 	}
-	return "", "", false
 }
 
-// dqEscapes are YAML's one-character escapes in double-quoted scalars.
+func isBlank(c byte) bool { return c == ' ' || c == '\t' }
+
+// lineBreak returns the length of the line break at src[i], or 0: CR LF,
+// CR, LF, NEL (U+0085), LS (U+2028) or PS (U+2029), as yaml.v3 reads them.
+func lineBreak(src string, i int) int {
+	switch {
+	case i >= len(src):
+		return 0
+	case strings.HasPrefix(src[i:], "\r\n"), strings.HasPrefix(src[i:], "\u0085"):
+		return 2
+	case src[i] == '\r' || src[i] == '\n':
+		return 1
+	case strings.HasPrefix(src[i:], "\u2028"), strings.HasPrefix(src[i:], "\u2029"):
+		return 3
+	}
+	return 0
+}
+
+// dqEscapes are the one-character escapes in double-quoted scalars that
+// yaml.v3 takes: YAML's, and \' (which libyaml, and so yaml.v3, accepts
+// too). YAML's \/ is not among them: yaml.v3 refuses it.
 var dqEscapes = map[byte]string{
 	'0': "\x00", 'a': "\a", 'b': "\b", 't': "\t", '\t': "\t", 'n': "\n",
-	'v': "\v", 'f': "\f", 'r': "\r", 'e': "\x1b", ' ': " ", '"': `"`,
-	'/': "/", '\\': `\`, 'N': "\u0085", '_': "\u00a0", 'L': "\u2028", 'P': "\u2029",
+	'v': "\v", 'f': "\f", 'r': "\r", 'e': "\x1b", ' ': " ", '"': `"`, '\'': "'",
+	'\\': `\`, 'N': "\u0085", '_': "\u00a0", 'L': "\u2028", 'P': "\u2029",
 }
