@@ -217,6 +217,22 @@ func FuzzPlaceholders(f *testing.F) {
 		n := &yaml.Node{Line: 1, Column: 1}
 		e := newEnv(map[string]Addr{"e": {Host: "127.0.0.1", Port: int(port)}})
 		s := a + b + c
+		// The scan finds what the regexp finds.
+		var scanned [][]int
+		for at := 0; ; {
+			start, end, name := nextPlaceholder(s, at)
+			if start < 0 {
+				break
+			}
+			at = end
+			scanned = append(scanned, []int{start, end})
+			if got := placeholderRE.FindStringSubmatch(s[start:end]); got == nil || got[1] != name {
+				t.Fatalf("%q: the scan found %q at %d, the regexp %q", s, name, start, got)
+			}
+		}
+		if found := placeholderRE.FindAllStringIndex(s, -1); !slices.EqualFunc(scanned, found, slices.Equal) {
+			t.Fatalf("%q: the scan found %v, the regexp %v", s, scanned, found)
+		}
 		tmpl := d.template(n, s)
 		if !placeholderRE.MatchString(s) {
 			if got, err := tmpl.fill(e); len(d.errs) > 0 || err != nil || got != s {

@@ -40,19 +40,26 @@ func hasLatin1(s string) bool {
 	return false
 }
 
-// source returns the file's text from node n's position to the end.
+// source returns the file's text from node n's position to the end. The
+// text and the start of each line are made once per file: made per scalar,
+// they cost the whole file each time.
 func (d *decoder) source(n *yaml.Node) (string, bool) {
 	if d.src == nil || n.Line < 1 {
 		return "", false
 	}
-	s := string(d.src)
-	for line := 1; line < n.Line; line++ {
-		i := strings.IndexByte(s, '\n')
-		if i < 0 {
-			return "", false
+	if d.lines == nil {
+		d.text = string(d.src)
+		d.lines = append(d.lines, 0)
+		for i := 0; i < len(d.text); i++ {
+			if d.text[i] == '\n' {
+				d.lines = append(d.lines, i+1)
+			}
 		}
-		s = s[i+1:]
 	}
+	if n.Line > len(d.lines) {
+		return "", false
+	}
+	s := d.text[d.lines[n.Line-1]:]
 	for col := 1; col < n.Column; col++ { // yaml.v3 counts columns in characters
 		_, size := utf8.DecodeRuneInString(s)
 		if size == 0 {

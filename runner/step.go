@@ -34,8 +34,29 @@ func stepKinds() []*stepKind {
 	}
 }
 
-func lookupStep(name string) *stepKind {
-	for _, k := range stepKinds() {
+// stepNames returns the names of the steps the scope being decoded allows,
+// made once per file: in a test, all; in a server script, those marked so.
+func (d *decoder) stepNames() []string {
+	script := 0
+	if d.scope.server != nil {
+		script = 1
+	}
+	if d.stepTable == nil {
+		d.stepTable = stepKinds()
+	}
+	if d.names[script] == nil {
+		for _, k := range d.stepTable {
+			if k.server || script == 0 {
+				d.names[script] = append(d.names[script], k.name)
+			}
+		}
+	}
+	return d.names[script]
+}
+
+// lookupStep returns the step kind called name, or nil.
+func (d *decoder) lookupStep(name string) *stepKind {
+	for _, k := range d.stepTable {
 		if k.name == name {
 			return k
 		}
@@ -50,7 +71,7 @@ func (d *decoder) steps(n *yaml.Node, what string) []*Step {
 		d.errorf(n, "%s: found %s, expected a list of steps (- connect: ..., - send: ...)", what, found(n))
 		return nil
 	}
-	var out []*Step
+	out := make([]*Step, 0, len(n.Content))
 	for _, sn := range n.Content {
 		if st := d.step(sn); st != nil {
 			out = append(out, st)
@@ -62,12 +83,7 @@ func (d *decoder) steps(n *yaml.Node, what string) []*Step {
 // step decodes one step: a mapping with exactly one step key.
 func (d *decoder) step(n *yaml.Node) *Step {
 	n = resolve(n)
-	var names []string
-	for _, k := range stepKinds() {
-		if k.server || d.scope.server == nil {
-			names = append(names, k.name)
-		}
-	}
+	names := d.stepNames()
 	if n.Kind != yaml.MappingNode {
 		hint := ""
 		if n.Kind == yaml.ScalarNode && slices.Contains(names, n.Value) {
@@ -76,10 +92,19 @@ func (d *decoder) step(n *yaml.Node) *Step {
 		d.errorf(n, "step: found %s, expected a mapping with one step key: %s%s", found(n), strings.Join(names, ", "), hint)
 		return nil
 	}
-	pairs, _ := d.mapping(n, "step", nil...)
+	// A step is a mapping of one key, almost always: that needs no search
+	// for duplicates, no merge and no allocation.
+	var one [1]kv
+	var pairs kvList
+	if k := n.Content; len(k) == 2 && k[0].Kind == yaml.ScalarNode && k[0].Tag != "!!merge" {
+		one[0] = kv{k[0], k[1], k[0].Value}
+		pairs = one[:]
+	} else {
+		pairs, _ = d.mapping(n, "step", nil...)
+	}
 	var st *Step
 	for _, p := range pairs {
-		kind := lookupStep(p.name)
+		kind := d.lookupStep(p.name)
 		if kind == nil || !slices.Contains(names, p.name) {
 			msg := "unknown step %q%s; expected one of: %s"
 			if kind != nil {
@@ -179,4 +204,35 @@ func splitPairs(pairs []kv, opts ...string) (own kvs, rest []kv) {
 		}
 	}
 	return own, rest
+}
+
+// A kvList is the pairs of a mapping, in order. A step's mapping has a
+// handful of keys, so a search beats a map, which would cost allocations
+// per step: the step decoders use a kvList and partition, not splitPairs.
+type kvList []kv
+
+// val returns the value of key name, or nil.
+func (o kvList) val(name string) *yaml.Node {
+	for _, p := range o {
+		if p.name == name {
+			return p.val
+		}
+	}
+	return nil
+}
+
+// partition splits a mapping's pairs into those with the keys opts and
+// the rest, each in file order, as splitPairs does; it reorders pairs in
+// place rather than allocate.
+func partition(pairs kvList, opts ...string) (own, rest kvList) {
+	k := 0
+	for i := range pairs {
+		if slices.Contains(opts, pairs[i].name) {
+			p := pairs[i]
+			copy(pairs[k+1:i+1], pairs[k:i])
+			pairs[k] = p
+			k++
+		}
+	}
+	return pairs[:k], pairs[k:]
 }

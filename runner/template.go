@@ -16,7 +16,8 @@ import (
 // runs, from the run-time environment.
 type template struct {
 	segs []segment
-	vars []string // the vars filled in while decoding, for messages
+	vars []string   // the vars filled in while decoding, for messages
+	one  [1]segment // segs of a template of one segment, without an allocation of its own
 }
 
 // A segment is literal text, or a placeholder filled in at run time: a
@@ -41,7 +42,11 @@ var tlsFields = []string{"ca", "cert", "key"}
 var placeholderRE = regexp.MustCompile(`\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}`)
 
 // literal returns a template without placeholders.
-func literal(s string) *template { return &template{segs: []segment{{lit: s}}} }
+func literal(s string) *template {
+	t := &template{}
+	t.addLit(s)
+	return t
+}
 
 // template parses s, found at node n, into a template. Vars are filled in
 // now (their values are known); server fields and captures are kept for
@@ -50,10 +55,14 @@ func literal(s string) *template { return &template{segs: []segment{{lit: s}}} }
 func (d *decoder) template(n *yaml.Node, s string) *template {
 	t := &template{}
 	rest := 0
-	for _, m := range placeholderRE.FindAllStringSubmatchIndex(s, -1) {
-		t.addLit(s[rest:m[0]])
-		rest = m[1]
-		name := s[m[2]:m[3]]
+	for at := 0; ; {
+		start, end, name := nextPlaceholder(s, at)
+		if start < 0 {
+			break
+		}
+		at = end
+		t.addLit(s[rest:start])
+		rest = end
 		if seg, ok := d.placeholder(n, name); ok {
 			if seg.static() {
 				t.vars = append(t.vars, name)
@@ -67,6 +76,41 @@ func (d *decoder) template(n *yaml.Node, s string) *template {
 	return t
 }
 
+// nextPlaceholder finds the first placeholder in s at or after from, as
+// placeholderRE would ({{ NAME }}), and returns where it starts and ends
+// and its name, or a negative start. A scan of its own, not the regexp:
+// decoding calls it on every string, and the regexp allocates.
+func nextPlaceholder(s string, from int) (start, end int, name string) {
+	for {
+		i := strings.Index(s[from:], "{{")
+		if i < 0 {
+			return -1, -1, ""
+		}
+		start = from + i
+		j := start + 2
+		for j < len(s) && isSpace(s[j]) {
+			j++
+		}
+		k := j
+		for k < len(s) && (isNameByte(s[k]) || k > j && ('0' <= s[k] && s[k] <= '9' || s[k] == '.' || s[k] == '-')) {
+			k++
+		}
+		e := k
+		for e < len(s) && isSpace(s[e]) {
+			e++
+		}
+		if k > j && strings.HasPrefix(s[e:], "}}") {
+			return start, e + 2, s[j:k]
+		}
+		from = start + 1
+	}
+}
+
+func isNameByte(c byte) bool { return c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+
+// isSpace is \s of RE2: space, \t, \n, \f, \r.
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r' }
+
 func (t *template) addLit(s string) {
 	if s == "" {
 		return
@@ -74,6 +118,9 @@ func (t *template) addLit(s string) {
 	if k := len(t.segs) - 1; k >= 0 && t.segs[k].static() {
 		t.segs[k].lit += s
 		return
+	}
+	if t.segs == nil {
+		t.segs = t.one[:0]
 	}
 	t.segs = append(t.segs, segment{lit: s})
 }

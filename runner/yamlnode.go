@@ -17,10 +17,12 @@ import (
 // first. (Bare UnmarshalYAML methods could do neither: they see no file
 // name and return one error.)
 type decoder struct {
-	file string
-	dir  string
-	src  []byte // the file's text, for scalarBytes
-	errs []*Error
+	file  string
+	dir   string
+	src   []byte // the file's text, for scalarBytes
+	text  string // src as a string, and the offset of each line, once source needs them
+	lines []int
+	errs  []*Error
 
 	vars    map[string]*string // nil: declared without a value, and not given
 	servers map[string]*Server
@@ -31,6 +33,9 @@ type decoder struct {
 	overBudget bool  // the cap was reported
 
 	scope *scope // the test or server script being decoded
+
+	stepTable []*stepKind // stepKinds(), once per file
+	names     [2][]string // the step names a test [0] and a server script [1] allow
 
 	// nested decodes a nested list of steps (choose: then:). It is d.steps,
 	// set by Parse: a step-table entry cannot name d.steps itself, which
@@ -107,49 +112,84 @@ func found(n *yaml.Node) string {
 }
 
 // mapping checks that n is a mapping whose keys are all in allowed, each
-// once, and returns its pairs. Unknown keys get "did you mean". A "<<" merge
-// key brings in the pairs of the mapping it names.
-func (d *decoder) mapping(n *yaml.Node, what string, allowed ...string) ([]kv, bool) {
+// once, and returns its pairs. Unknown keys get "did you mean". A "<<"
+// merge key brings in the pairs of the mapping it names (or of each
+// mapping of a list), unless the mapping has them itself; they come after
+// its own, in order.
+func (d *decoder) mapping(n *yaml.Node, what string, allowed ...string) (kvList, bool) {
 	n = resolve(n)
 	if n == nil || n.Kind != yaml.MappingNode {
 		d.errorf(n, "%s: found %s, expected a mapping", what, found(n))
 		return nil, false
 	}
-	var out []kv
-	seen := map[string]bool{}
-	var add func(m *yaml.Node, merged bool)
-	add = func(m *yaml.Node, merged bool) {
-		for i := 0; i+1 < len(m.Content); i += 2 {
-			k, v := m.Content[i], m.Content[i+1]
-			if k.Kind != yaml.ScalarNode {
-				d.errorf(k, "%s: found %s as a key, expected a name", what, found(k))
-				continue
+	var index map[string]*yaml.Node // keys seen, for a large mapping; else out is searched
+	if len(n.Content) > 2*32 {
+		index = make(map[string]*yaml.Node, len(n.Content)/2)
+	}
+	return d.pairs(make(kvList, 0, len(n.Content)/2), index, n, false, what, allowed), true
+}
+
+// pairs adds the pairs of mapping n to out: its own, then its merges'.
+// Within a merged mapping, keys already there are skipped, not duplicates.
+// (A method with plain parameters, not a struct: the escape analysis would
+// move allowed, and so every caller's list of keys, to the heap.)
+func (d *decoder) pairs(out kvList, index map[string]*yaml.Node, n *yaml.Node, merged bool, what string, allowed []string) kvList {
+	seen := func(name string) *yaml.Node {
+		if index != nil {
+			return index[name]
+		}
+		for _, p := range out {
+			if p.name == name {
+				return p.key
 			}
-			if k.Value == "<<" && k.Tag == "!!merge" {
-				if src := resolve(v); src != nil && src.Kind == yaml.MappingNode {
-					add(src, true)
-				} else {
-					d.errorf(v, "%s: a << merge needs a mapping, found %s", what, found(v))
-				}
-				continue
+		}
+		return nil
+	}
+	var merges []*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			d.errorf(k, "%s: found %s as a key, expected a name", what, found(k))
+			continue
+		}
+		if k.Value == "<<" && k.Tag == "!!merge" {
+			merges = append(merges, v)
+			continue
+		}
+		if first := seen(k.Value); first != nil {
+			if !merged {
+				d.errorf(k, "%s: duplicate key %q; the first is on line %d", what, k.Value, first.Line)
 			}
-			if seen[k.Value] {
-				if !merged {
-					d.errorf(k, "%s: duplicate key %q", what, k.Value)
-				}
-				continue
-			}
-			seen[k.Value] = true
-			if allowed != nil && !slices.Contains(allowed, k.Value) {
-				d.errorf(k, "%s: unknown key %q%s; expected one of: %s", what, k.Value,
-					didYouMean(k.Value, allowed), strings.Join(allowed, ", "))
-				continue
-			}
-			out = append(out, kv{k, v, k.Value})
+			continue
+		}
+		if allowed != nil && !slices.Contains(allowed, k.Value) {
+			d.errorf(k, "%s: unknown key %q%s; expected one of: %s", what, k.Value,
+				didYouMean(k.Value, allowed), strings.Join(allowed, ", "))
+			continue
+		}
+		out = append(out, kv{k, v, k.Value})
+		if index != nil {
+			index[k.Value] = k
 		}
 	}
-	add(n, false)
-	return out, true
+	for _, v := range merges {
+		src := resolve(v)
+		switch {
+		case src != nil && src.Kind == yaml.MappingNode:
+			out = d.pairs(out, index, src, true, what, allowed)
+		case src != nil && src.Kind == yaml.SequenceNode:
+			for _, e := range src.Content {
+				if e := resolve(e); e != nil && e.Kind == yaml.MappingNode {
+					out = d.pairs(out, index, e, true, what, allowed)
+				} else {
+					d.errorf(e, "%s: a << merge needs mappings, found %s", what, found(e))
+				}
+			}
+		default:
+			d.errorf(v, "%s: a << merge needs a mapping, found %s", what, found(v))
+		}
+	}
+	return out
 }
 
 // didYouMean suggests the candidate nearest to word, if one is near.
@@ -265,6 +305,14 @@ func (d *decoder) count(n *yaml.Node, what string) (int, bool) {
 func (d *decoder) boolean(n *yaml.Node, what string) (bool, bool) {
 	n = resolve(n)
 	if n != nil && n.Kind == yaml.ScalarNode && n.Tag == "!!bool" {
+		// yaml.v3 tags true, True, TRUE and the falses so; n.Decode
+		// would cost allocations per step.
+		switch {
+		case strings.EqualFold(n.Value, "true"):
+			return true, true
+		case strings.EqualFold(n.Value, "false"):
+			return false, true
+		}
 		var b bool
 		if err := n.Decode(&b); err == nil {
 			return b, true
