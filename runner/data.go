@@ -2,7 +2,6 @@ package runner
 
 import (
 	"encoding/binary"
-	"encoding/hex"
 	"fmt"
 	"math"
 	"strings"
@@ -29,6 +28,10 @@ type Data struct {
 	size  int64 // the size in bytes, or -1 while it depends on placeholders
 	wild  bool  // it holds {any: N}, which only an expect can match
 	fixed *payload
+	// Room for the first part and the sealed payload, so that DATA of
+	// one part costs no allocations of their own.
+	one    [1]dataPart
+	sealed payload
 }
 
 // A dataPart is one piece of DATA: exactly one field is set.
@@ -45,6 +48,9 @@ type dataPart struct {
 func newData() *Data { return &Data{} }
 
 func (v *Data) add(p dataPart) {
+	if v.parts == nil {
+		v.parts = v.one[:0]
+	}
 	v.parts = append(v.parts, p)
 	switch {
 	case p.text != nil:
@@ -113,31 +119,39 @@ func (v *Data) resolve(e *env) (*payload, error) {
 		return v.fixed, nil
 	}
 	p := &payload{}
+	if err := v.fill(p, e); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// fill adds the payload of v, its placeholders filled in from e, to p.
+func (v *Data) fill(p *payload, e *env) error {
 	for _, part := range v.parts {
 		switch {
 		case part.text != nil:
 			s, err := part.text.fill(e)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			p.addBytes([]byte(s))
 		case part.rep != nil:
 			inner, err := part.rep.resolve(e)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if inner.size*part.count > maxData {
-				return nil, fmt.Errorf("repeat: %d times %d bytes is more than the limit of %d bytes", part.count, inner.size, maxData)
+				return fmt.Errorf("repeat: %d times %d bytes is more than the limit of %d bytes", part.count, inner.size, maxData)
 			}
 			p.addRepeat(inner, part.count)
 		case part.lenOf != nil:
 			inner, err := part.lenOf.resolve(e)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			head, err := part.enc.encode(inner.size)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			p.addBytes(head)
 			p.addPayload(inner)
@@ -147,14 +161,14 @@ func (v *Data) resolve(e *env) (*payload, error) {
 			p.addBytes(part.lit)
 		}
 	}
-	return p, nil
+	return nil
 }
 
 // seal makes the payload of static data once, at decode time.
 func (v *Data) seal() {
 	if v.size >= 0 && v.fixed == nil {
-		if p, err := v.resolve(nil); err == nil {
-			v.fixed = p
+		if err := v.fill(&v.sealed, nil); err == nil {
+			v.fixed = &v.sealed
 		}
 	}
 }
@@ -197,28 +211,49 @@ func putUint(v uint64, width int, le bool) []byte {
 
 // data decodes DATA: a string, a mapping form, or a list of these.
 func (d *decoder) data(n *yaml.Node, what string) *Data {
-	v := newData()
+	return d.dataAt(newData(), n, what)
+}
+
+// dataAt decodes DATA into v and returns it: v can live inside what holds
+// it (a send, a matcher), in the same allocation.
+func (d *decoder) dataAt(v *Data, n *yaml.Node, what string) *Data {
+	d.dataInto(v, n, what)
+	d.spend(resolve(n), v, what)
+	return v
+}
+
+// dataInto decodes DATA into v. The items of a list go straight into v,
+// each charged against the caps as part of the whole.
+func (d *decoder) dataInto(v *Data, n *yaml.Node, what string) {
 	n = resolve(n)
 	switch {
 	case isNull(n):
 		d.errorf(n, "%s: found nothing, expected data: a string, {hex: ...}, {u16: N}, ... or a list of these", what)
 	case n.Kind == yaml.ScalarNode:
-		v.addText(d.template(n, d.scalarBytes(n)))
+		if s := d.scalarBytes(n); strings.Contains(s, "{{") {
+			v.addText(d.template(n, s))
+		} else {
+			v.addBytes([]byte(s)) // no placeholder: no template to make
+		}
 	case n.Kind == yaml.SequenceNode:
 		for _, e := range n.Content {
-			v.addData(d.data(e, what))
+			d.dataInto(v, e, what)
 		}
 	case n.Kind == yaml.MappingNode:
-		pairs, _ := d.mapping(n, what, dataKeys()...)
+		var buf [8]kv
+		pairs, _ := d.mappingIn(buf[:0], n, what, dataKeys()...)
 		d.dataForm(n, pairs, what, v)
 	}
-	d.spend(n, v, what)
-	return v
 }
 
 // sendData decodes DATA that is written, not matched: no wildcards.
 func (d *decoder) sendData(n *yaml.Node, what string) *Data {
-	v := d.data(n, what)
+	return d.sendDataAt(newData(), n, what)
+}
+
+// sendDataAt is sendData into v.
+func (d *decoder) sendDataAt(v *Data, n *yaml.Node, what string) *Data {
+	d.dataAt(v, n, what)
 	if v.wild {
 		d.errorf(n, "%s: {any: N} matches any bytes, so it can only be expected, not sent", what)
 	}
@@ -299,8 +334,8 @@ type dataKind struct {
 	schema js // the JSON Schema of its value
 }
 
-// dataKinds is the table of DATA's mapping forms, in the reference's order.
-func dataKinds() []*dataKind {
+// buildDataKinds builds the table of DATA's mapping forms, in the reference's order.
+func buildDataKinds() []*dataKind {
 	kinds := []*dataKind{
 		{name: "text", form: "{text: STRING}", doc: "the string's bytes (placeholders filled in)", decode: decodeText, schema: strSchema()},
 		{name: "hex", form: `{hex: "de ad be ef"}`, doc: "bytes in hex; spaces allowed", decode: decodeHex,
@@ -336,8 +371,8 @@ func lookupDataKind(name string) *dataKind {
 	return nil
 }
 
-// dataKeys are the keys of the mapping forms of DATA.
-func dataKeys() []string {
+// buildDataKeys lists the keys of the mapping forms of DATA.
+func buildDataKeys() []string {
 	var out []string
 	for _, k := range dataKinds() {
 		out = append(out, k.name)
@@ -346,13 +381,13 @@ func dataKeys() []string {
 }
 
 func decodeText(d *decoder, p kv, _ *yaml.Node, what string, v *Data) {
-	if _, ok := d.str(p.val, what+": text"); ok {
+	if _, ok := d.str(p.val, d.sub(what, "text")); ok {
 		v.addText(d.template(p.val, d.scalarBytes(resolve(p.val))))
 	}
 }
 
 func decodeHex(d *decoder, p kv, _ *yaml.Node, what string, v *Data) {
-	if s, ok := d.str(p.val, what+": hex"); ok {
+	if s, ok := d.str(p.val, d.sub(what, "hex")); ok {
 		if b, ok := d.hexBytes(p.val, s); ok {
 			v.addBytes(b)
 		}
@@ -360,7 +395,7 @@ func decodeHex(d *decoder, p kv, _ *yaml.Node, what string, v *Data) {
 }
 
 func decodeFile(d *decoder, p kv, _ *yaml.Node, what string, v *Data) {
-	if s, ok := d.str(p.val, what+": file"); ok {
+	if s, ok := d.str(p.val, d.sub(what, "file")); ok {
 		if b, ok := d.readDataFile(p.val, s, what); ok {
 			v.addBytes(b)
 		}
@@ -372,7 +407,7 @@ func decodeFile(d *decoder, p kv, _ *yaml.Node, what string, v *Data) {
 func decodeNumber(d *decoder, p kv, _ *yaml.Node, what string, v *Data) {
 	enc := lenEnc(p.name)
 	max := uint64(math.MaxUint64) >> (64 - 8*enc.width())
-	n, ok := d.integer(p.val, what+": "+p.name, 0, max, false)
+	n, ok := d.integer(p.val, d.sub(what, p.name), 0, max, false)
 	if !ok {
 		return
 	}
@@ -381,8 +416,8 @@ func decodeNumber(d *decoder, p kv, _ *yaml.Node, what string, v *Data) {
 }
 
 func decodeRepeat(d *decoder, p kv, of *yaml.Node, what string, v *Data) {
-	count, ok := d.count(p.val, what+": repeat")
-	inner := d.data(of, what+": of")
+	count, ok := d.count(p.val, d.sub(what, "repeat"))
+	inner := d.data(of, d.sub(what, "of"))
 	if !ok {
 		return
 	}
@@ -394,8 +429,8 @@ func decodeRepeat(d *decoder, p kv, of *yaml.Node, what string, v *Data) {
 }
 
 func decodeLen(d *decoder, p kv, of *yaml.Node, what string, v *Data) {
-	enc, ok := d.oneOf(p.val, what+": len", lenEncs...)
-	inner := d.data(of, what+": of")
+	enc, ok := d.oneOf(p.val, d.sub(what, "len"), lenEncs...)
+	inner := d.data(of, d.sub(what, "of"))
 	if !ok {
 		return
 	}
@@ -409,7 +444,7 @@ func decodeLen(d *decoder, p kv, of *yaml.Node, what string, v *Data) {
 }
 
 func decodeAny(d *decoder, p kv, _ *yaml.Node, what string, v *Data) {
-	n, ok := d.count(p.val, what+": any")
+	n, ok := d.count(p.val, d.sub(what, "any"))
 	if !ok {
 		return
 	}
@@ -424,27 +459,40 @@ func decodeAny(d *decoder, p kv, _ *yaml.Node, what string, v *Data) {
 // error points at the offending character where the scalar is on one line.
 func (d *decoder) hexBytes(n *yaml.Node, s string) ([]byte, bool) {
 	n = resolve(n)
-	var digits []byte
+	b := make([]byte, 0, len(s)/2)
+	digits := 0
 	for i, r := range s {
 		switch {
 		case unicode.IsSpace(r):
 		case r < 0x80 && isHexDigit(byte(r)):
-			digits = append(digits, byte(r))
+			v := fromHex(byte(r))
+			if digits%2 == 0 {
+				b = append(b, v<<4)
+			} else {
+				b[len(b)-1] |= v
+			}
+			digits++
 		default:
 			d.errorf(n, "hex: found %q (character %d of the string), expected hex digits (0-9, a-f) and spaces", r, utf8.RuneCountInString(s[:i])+1)
 			return nil, false
 		}
 	}
-	if len(digits)%2 != 0 {
-		d.errorf(n, "hex: found %d hex digits, expected an even number (two per byte)", len(digits))
-		return nil, false
-	}
-	b := make([]byte, len(digits)/2)
-	if _, err := hex.Decode(b, digits); err != nil {
-		d.errorf(n, "hex: %v", err)
+	if digits%2 != 0 {
+		d.errorf(n, "hex: found %d hex digits, expected an even number (two per byte)", digits)
 		return nil, false
 	}
 	return b, true
+}
+
+// fromHex is the value of hex digit c.
+func fromHex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c >= 'a':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
 }
 
 func isHexDigit(c byte) bool {

@@ -37,9 +37,9 @@ type matcherKind struct {
 	schema func() js // the JSON Schema of its value
 }
 
-// matcherKinds is the table of matchers, in the reference's order. DATA
+// buildMatcherKinds builds the table of matchers, in the reference's order. DATA
 // written without a key is the data matcher.
-func matcherKinds() []*matcherKind {
+func buildMatcherKinds() []*matcherKind {
 	return []*matcherKind{
 		{name: "data", form: "DATA, or {data: DATA}", doc: "exactly these bytes next ({any: N} matches any N bytes); on a datagram socket, the next datagram is exactly these bytes",
 			decode: decodeDataMatcher, schema: func() js { return ref("data") }},
@@ -55,7 +55,7 @@ func matcherKinds() []*matcherKind {
 	}
 }
 
-func matcherNames() []string {
+func buildMatcherNames() []string {
 	var out []string
 	for _, k := range matcherKinds() {
 		out = append(out, k.name)
@@ -77,43 +77,60 @@ func lookupMatcher(name string) *matcherKind {
 func (d *decoder) matchValue(v *yaml.Node, u matchUse) matchSpec {
 	n := resolve(v)
 	if n == nil || n.Kind != yaml.MappingNode {
-		return &dataSpec{data: d.data(v, u.what)}
+		s := newDataSpec()
+		d.dataAt(s.data, v, u.what)
+		return s
 	}
-	pairs, _ := d.mapping(n, u.what, append(matcherNames(), dataKeys()...)...)
+	var buf [8]kv
+	pairs, _ := d.mappingIn(buf[:0], n, u.what, matchKeys()...)
 	return d.matchPairs(n, pairs, u)
 }
 
 // matchPairs decodes the matcher keys of a mapping (an expect's, less its
 // options) into a matcher.
 func (d *decoder) matchPairs(n *yaml.Node, pairs []kv, u matchUse) matchSpec {
-	var forms []kv
+	// The first two forms, each matcher key and inline DATA once: an
+	// array, not a slice that would cost an allocation per expect.
+	var forms [2]kv
+	nforms := 0
 	inline := false
 	for _, p := range pairs {
-		if lookupMatcher(p.name) != nil {
-			forms = append(forms, p)
-		} else if !inline {
-			inline = true
-			forms = append(forms, p)
+		isMatcher := lookupMatcher(p.name) != nil
+		if isMatcher || !inline {
+			inline = inline || !isMatcher
+			if nforms < len(forms) {
+				forms[nforms] = p
+			}
+			nforms++
 		}
 	}
 	switch {
-	case len(forms) == 0:
+	case nforms == 0:
 		d.errorf(n, "%s: no matcher; expected DATA or one of: %s", u.what, strings.Join(matcherNames(), ", "))
 		return nil
-	case len(forms) > 1:
+	case nforms > 1:
 		d.errorf(forms[1].key, "%s: a second matcher %q beside %q; an expect has one, so make it a step of its own (or use unordered:)", u.what, forms[1].name, forms[0].name)
 		return nil
 	}
 	if inline {
-		v := newData()
-		d.dataForm(n, pairs, u.what, v)
-		d.spend(n, v, u.what)
-		return &dataSpec{data: v}
+		s := newDataSpec()
+		d.dataForm(n, pairs, u.what, s.data)
+		d.spend(n, s.data, u.what)
+		return s
 	}
 	return lookupMatcher(forms[0].name).decode(d, forms[0], u)
 }
 
-type dataSpec struct{ data *Data }
+type dataSpec struct {
+	data *Data // own, made with the spec in one allocation
+	own  Data
+}
+
+func newDataSpec() *dataSpec {
+	s := &dataSpec{}
+	s.data = &s.own
+	return s
+}
 
 func (s *dataSpec) String() string { return "data" }
 
@@ -126,7 +143,9 @@ func (s *dataSpec) build(e *env) (matcher, error) {
 }
 
 func decodeDataMatcher(d *decoder, p kv, u matchUse) matchSpec {
-	return &dataSpec{data: d.data(p.val, u.what+": data")}
+	s := newDataSpec()
+	d.dataAt(s.data, p.val, d.sub(u.what, "data"))
+	return s
 }
 
 type containsSpec struct{ data *Data }
@@ -142,7 +161,7 @@ func (s *containsSpec) build(e *env) (matcher, error) {
 }
 
 func decodeContains(d *decoder, p kv, u matchUse) matchSpec {
-	what := u.what + ": contains"
+	what := d.sub(u.what, "contains")
 	v := d.data(p.val, what)
 	if v.wild {
 		d.errorf(p.val, "%s: {any: N} cannot be searched for; use regex: with . (any byte) instead", what)
@@ -160,7 +179,7 @@ func (s *regexSpec) String() string { return "regex" }
 func (s *regexSpec) build(*env) (matcher, error) { return &regexMatcher{re: s.re}, nil }
 
 func decodeRegex(d *decoder, p kv, u matchUse) matchSpec {
-	what := u.what + ": regex"
+	what := d.sub(u.what, "regex")
 	if _, ok := d.str(p.val, what); !ok {
 		return nil
 	}
@@ -209,7 +228,7 @@ func (s *lineSpec) build(e *env) (matcher, error) {
 }
 
 func decodeLine(d *decoder, p kv, u matchUse) matchSpec {
-	what := u.what + ": line"
+	what := d.sub(u.what, "line")
 	s, ok := d.str(p.val, what)
 	if !ok {
 		return nil
@@ -227,7 +246,7 @@ func (s lengthSpec) String() string { return "length" }
 func (s lengthSpec) build(*env) (matcher, error) { return &lengthMatcher{n: int(s)}, nil }
 
 func decodeLength(d *decoder, p kv, u matchUse) matchSpec {
-	v, ok := d.count(p.val, u.what+": length")
+	v, ok := d.count(p.val, d.sub(u.what, "length"))
 	if !ok {
 		return nil
 	}
@@ -245,7 +264,7 @@ func (s flagSpec) String() string { return s.name }
 func (s flagSpec) build(*env) (matcher, error) { return s.m, nil }
 
 func (d *decoder) flag(p kv, u matchUse) bool {
-	what := u.what + ": " + p.name
+	what := d.sub(u.what, p.name)
 	v, ok := d.boolean(p.val, what)
 	if ok && !v {
 		d.errorf(p.val, "%s: found false; write %s: true, or leave the matcher out", what, p.name)
@@ -284,7 +303,7 @@ func (s *unorderedSpec) build(e *env) (matcher, error) {
 }
 
 func decodeUnordered(d *decoder, p kv, u matchUse) matchSpec {
-	what := u.what + ": unordered"
+	what := d.sub(u.what, "unordered")
 	n := resolve(p.val)
 	if n == nil || n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
 		d.errorf(p.val, "%s: found %s, expected a list of matchers", what, found(p.val))

@@ -15,6 +15,7 @@ import (
 type payload struct {
 	segs []pseg
 	size int64
+	one  [1]pseg // segs of a payload of one segment, without an allocation of its own
 }
 
 // A pseg is one segment of a payload, n bytes long: b once (n == len(b)),
@@ -50,6 +51,9 @@ func (p *payload) push(s pseg) {
 			p.size += s.n
 			return
 		}
+	}
+	if p.segs == nil {
+		p.segs = p.one[:0]
 	}
 	p.segs = append(p.segs, s)
 	p.size += s.n

@@ -76,6 +76,8 @@ func (d *decoder) source(n *yaml.Node) (string, bool) {
 // line folding included, so that the second reading is yaml.v3's own.
 func unquoteDouble(src string) (bytes, asYAML string, ok bool) {
 	var b, y strings.Builder
+	b.Grow(min(len(src), 256)) // src runs on to the end of the file
+	y.Grow(min(len(src), 256))
 	both := func(s string) { b.WriteString(s); y.WriteString(s) }
 	var leadingBreak, trailingBreaks string
 	i := 1

@@ -71,17 +71,19 @@ func (d *decoder) steps(n *yaml.Node, what string) []*Step {
 		d.errorf(n, "%s: found %s, expected a list of steps (- connect: ..., - send: ...)", what, found(n))
 		return nil
 	}
+	// The steps of a list share one allocation.
+	slab := make([]Step, len(n.Content))
 	out := make([]*Step, 0, len(n.Content))
-	for _, sn := range n.Content {
-		if st := d.step(sn); st != nil {
-			out = append(out, st)
+	for i, sn := range n.Content {
+		if d.step(sn, &slab[i]) {
+			out = append(out, &slab[i])
 		}
 	}
 	return out
 }
 
-// step decodes one step: a mapping with exactly one step key.
-func (d *decoder) step(n *yaml.Node) *Step {
+// step decodes one step, a mapping with exactly one step key, into st.
+func (d *decoder) step(n *yaml.Node, st *Step) bool {
 	n = resolve(n)
 	names := d.stepNames()
 	if n.Kind != yaml.MappingNode {
@@ -90,7 +92,7 @@ func (d *decoder) step(n *yaml.Node) *Step {
 			hint = " (write " + n.Value + ": with a colon)"
 		}
 		d.errorf(n, "step: found %s, expected a mapping with one step key: %s%s", found(n), strings.Join(names, ", "), hint)
-		return nil
+		return false
 	}
 	// A step is a mapping of one key, almost always: that needs no search
 	// for duplicates, no merge and no allocation.
@@ -102,7 +104,7 @@ func (d *decoder) step(n *yaml.Node) *Step {
 	} else {
 		pairs, _ = d.mapping(n, "step", nil...)
 	}
-	var st *Step
+	first := "" // the step key, once found
 	for _, p := range pairs {
 		kind := d.lookupStep(p.name)
 		if kind == nil || !slices.Contains(names, p.name) {
@@ -113,23 +115,22 @@ func (d *decoder) step(n *yaml.Node) *Step {
 			d.errorf(p.key, msg, p.name, didYouMean(p.name, names), strings.Join(names, ", "))
 			continue
 		}
-		if st != nil {
-			d.errorf(p.key, "step: a second step key %q beside %q; a step has exactly one, so make it a step of its own", p.name, st.Kind)
+		if first != "" {
+			d.errorf(p.key, "step: a second step key %q beside %q; a step has exactly one, so make it a step of its own", p.name, first)
 			continue
 		}
-		st = &Step{Kind: p.name, Pos: d.pos(p.key)}
+		first = p.name
+		// Decoded with errors, act is nil; the rest is checked all the same.
+		*st = Step{Kind: p.name, Pos: d.pos(p.key)}
 		st.act = kind.decode(d, p.key, p.val)
-		if st.act == nil {
-			st = &Step{Kind: p.name} // decoded with errors; keep checking the rest
-		}
 	}
-	if st == nil || st.act == nil {
+	if first == "" || st.act == nil {
 		if len(pairs) == 0 && len(resolve(n).Content) == 0 {
 			d.errorf(n, "step: found an empty mapping, expected one step key: %s", strings.Join(names, ", "))
 		}
-		return nil
+		return false
 	}
-	return st
+	return true
 }
 
 // conn resolves the connection a step acts on: on: NAME, or the one used
@@ -145,7 +146,7 @@ func (d *decoder) conn(on *yaml.Node, at *yaml.Node, what string) (string, *Serv
 	}
 	name := sc.last
 	if on != nil {
-		s, ok := d.name(on, what+": on")
+		s, ok := d.name(on, d.sub(what, "on"))
 		if !ok {
 			return "", nil, false
 		}

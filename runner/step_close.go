@@ -32,8 +32,9 @@ func decodeClose(d *decoder, key, val *yaml.Node) action {
 	switch n := resolve(val); {
 	case isNull(n):
 	case n.Kind == yaml.MappingNode:
-		pairs, _ := d.mapping(n, "close", "on", "how")
-		own, _ := splitPairs(pairs, "on", "how")
+		var buf [8]kv
+		pairs, _ := d.mappingIn(buf[:0], n, "close", "on", "how")
+		own, _ := partition(pairs, "on", "how")
 		on, howNode = own.val("on"), own.val("how")
 		if howNode != nil {
 			var ok bool

@@ -41,8 +41,9 @@ func (a *connectAction) String() string {
 func decodeConnect(d *decoder, key, val *yaml.Node) action {
 	var to, as, tlsNode *yaml.Node
 	if n := resolve(val); n != nil && n.Kind == yaml.MappingNode {
-		pairs, _ := d.mapping(n, "connect", "to", "as", "tls")
-		own, _ := splitPairs(pairs, "to", "as", "tls")
+		var buf [8]kv
+		pairs, _ := d.mappingIn(buf[:0], n, "connect", "to", "as", "tls")
+		own, _ := partition(pairs, "to", "as", "tls")
 		to, as, tlsNode = own.val("to"), own.val("as"), own.val("tls")
 		if to == nil {
 			d.errorf(n, "connect: needs to: NAME, the server to connect to")

@@ -38,8 +38,9 @@ func decodeExpect(d *decoder, key, val *yaml.Node) action {
 	n := resolve(val)
 	// The connection first: whether it is a stream decides what matchers mean.
 	if n != nil && n.Kind == yaml.MappingNode {
-		pairs, _ := d.mapping(n, "expect", append(append(matcherNames(), expectOpts...), dataKeys()...)...)
-		own, rest := splitPairs(pairs, expectOpts...)
+		var buf [8]kv
+		pairs, _ := d.mappingIn(buf[:0], n, "expect", expectKeys()...)
+		own, rest := partition(pairs, expectOpts...)
 		on = own.val("on")
 		name, srv, ok := d.conn(on, key, "expect")
 		if !ok {
@@ -56,7 +57,9 @@ func decodeExpect(d *decoder, key, val *yaml.Node) action {
 			return nil
 		}
 		a.conn = name
-		a.m = &dataSpec{data: d.data(val, "expect")}
+		s := newDataSpec()
+		d.dataAt(s.data, val, "expect")
+		a.m = s
 	}
 	if a.m == nil {
 		return nil

@@ -37,7 +37,8 @@ var sendStep = &stepKind{
 
 type sendAction struct {
 	conn    string
-	data    *Data
+	data    *Data // own, unless built otherwise
+	own     Data
 	chunks  int   // N equal writes; 0: see sizes
 	sizes   []int // writes of these sizes
 	gap     time.Duration
@@ -48,23 +49,26 @@ type sendAction struct {
 
 func (a *sendAction) String() string { return "send on " + a.conn }
 
+// sendOpts are the keys of a send mapping beside its data.
+var sendOpts = []string{"data", "on", "chunks", "gap", "timeout", "partial", "cork"}
+
 func decodeSend(d *decoder, key, val *yaml.Node) action {
 	a := &sendAction{}
 	var on, corkAt *yaml.Node
 	n := resolve(val)
 	if n != nil && n.Kind == yaml.MappingNode {
-		opts := []string{"data", "on", "chunks", "gap", "timeout", "partial", "cork"}
-		pairs, _ := d.mapping(n, "send", append(opts, dataKeys()...)...)
-		own, rest := splitPairs(pairs, opts...)
+		var buf [8]kv
+		pairs, _ := d.mappingIn(buf[:0], n, "send", sendKeys()...)
+		own, rest := partition(pairs, sendOpts...)
 		on = own.val("on")
 		switch {
 		case own.val("data") != nil && len(rest) > 0:
 			d.errorf(rest[0].key, "send: %s: beside data:; put it inside data: as a list", rest[0].name)
 			return nil
 		case own.val("data") != nil:
-			a.data = d.sendData(own.val("data"), "send: data")
+			a.data = d.sendDataAt(&a.own, own.val("data"), "send: data")
 		case len(rest) > 0:
-			a.data = newData()
+			a.data = &a.own
 			d.dataForm(n, rest, "send", a.data)
 			d.spend(n, a.data, "send")
 			if a.data.wild {
@@ -91,7 +95,7 @@ func decodeSend(d *decoder, key, val *yaml.Node) action {
 			corkAt = c
 		}
 	} else {
-		a.data = d.sendData(val, "send")
+		a.data = d.sendDataAt(&a.own, val, "send")
 	}
 	name, srv, ok := d.conn(on, key, "send")
 	if !ok {

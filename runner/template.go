@@ -54,6 +54,30 @@ func literal(s string) *template {
 // scope being decoded.
 func (d *decoder) template(n *yaml.Node, s string) *template {
 	t := &template{}
+	// The text between run-time placeholders: one piece of s as it is,
+	// or pieces and vars' values joined in lit, in one allocation.
+	var lit strings.Builder
+	piece := ""
+	add := func(p string) {
+		switch {
+		case lit.Len() == 0 && piece == "":
+			piece = p
+		case p != "":
+			if lit.Len() == 0 {
+				lit.Grow(len(s) + len(p))
+				lit.WriteString(piece)
+			}
+			lit.WriteString(p)
+		}
+	}
+	flush := func() {
+		if lit.Len() > 0 {
+			piece = lit.String()
+			lit = strings.Builder{}
+		}
+		t.addLit(piece)
+		piece = ""
+	}
 	rest := 0
 	for at := 0; ; {
 		start, end, name := nextPlaceholder(s, at)
@@ -61,18 +85,20 @@ func (d *decoder) template(n *yaml.Node, s string) *template {
 			break
 		}
 		at = end
-		t.addLit(s[rest:start])
+		add(s[rest:start])
 		rest = end
 		if seg, ok := d.placeholder(n, name); ok {
 			if seg.static() {
 				t.vars = append(t.vars, name)
-				t.addLit(seg.lit)
+				add(seg.lit)
 			} else {
+				flush()
 				t.segs = append(t.segs, seg)
 			}
 		}
 	}
-	t.addLit(s[rest:])
+	add(s[rest:])
+	flush()
 	return t
 }
 

@@ -34,8 +34,9 @@ type decoder struct {
 
 	scope *scope // the test or server script being decoded
 
-	stepTable []*stepKind // stepKinds(), once per file
-	names     [2][]string // the step names a test [0] and a server script [1] allow
+	subs      map[[2]string]string // "what: key" for messages, made once per pair
+	stepTable []*stepKind          // stepKinds(), once per file
+	names     [2][]string          // the step names a test [0] and a server script [1] allow
 
 	// nested decodes a nested list of steps (choose: then:). It is d.steps,
 	// set by Parse: a step-table entry cannot name d.steps itself, which
@@ -72,6 +73,21 @@ func (d *decoder) need(name string) {
 type kv struct {
 	key, val *yaml.Node
 	name     string
+}
+
+// sub names key inside what for messages ("send: hex"), made once per
+// pair: concatenated per step, the names cost an allocation each.
+func (d *decoder) sub(what, key string) string {
+	k := [2]string{what, key}
+	s, ok := d.subs[k]
+	if !ok {
+		if d.subs == nil {
+			d.subs = map[[2]string]string{}
+		}
+		s = what + ": " + key
+		d.subs[k] = s
+	}
+	return s
 }
 
 func (d *decoder) pos(n *yaml.Node) Pos { return Pos{d.file, n.Line, n.Column} }
@@ -117,6 +133,13 @@ func found(n *yaml.Node) string {
 // mapping of a list), unless the mapping has them itself; they come after
 // its own, in order.
 func (d *decoder) mapping(n *yaml.Node, what string, allowed ...string) (kvList, bool) {
+	return d.mappingIn(nil, n, what, allowed...)
+}
+
+// mappingIn is mapping, with the pairs in buf's array while they fit. A
+// step decoder passes an array of its own, which stays on the stack: one
+// allocation less per step written as a mapping.
+func (d *decoder) mappingIn(buf kvList, n *yaml.Node, what string, allowed ...string) (kvList, bool) {
 	n = resolve(n)
 	if n == nil || n.Kind != yaml.MappingNode {
 		d.errorf(n, "%s: found %s, expected a mapping", what, found(n))
@@ -126,7 +149,10 @@ func (d *decoder) mapping(n *yaml.Node, what string, allowed ...string) (kvList,
 	if len(n.Content) > 2*32 {
 		index = make(map[string]*yaml.Node, len(n.Content)/2)
 	}
-	return d.pairs(make(kvList, 0, len(n.Content)/2), index, n, false, what, allowed), true
+	if cap(buf) < len(n.Content)/2 {
+		buf = make(kvList, 0, len(n.Content)/2)
+	}
+	return d.pairs(buf[:0], index, n, false, what, allowed), true
 }
 
 // pairs adds the pairs of mapping n to out: its own, then its merges'.
