@@ -380,7 +380,13 @@ func (d *decoder) testsOf(n *yaml.Node, s *Spec) {
 		return
 	}
 	seen := map[string]Pos{}
-	for _, tn := range n.Content {
+	for i, tn := range n.Content {
+		if d.strayStep(n, i) {
+			continue
+		}
+		// Steps below this test that lost their indentation say so
+		// themselves; its steps: with nothing under it need not.
+		d.strayNext = i+1 < len(n.Content) && d.stepLike(n.Content[i+1]) != nil
 		t := d.test(tn, s)
 		if t == nil {
 			continue
@@ -471,6 +477,9 @@ func (d *decoder) test(n *yaml.Node, s *Spec) *Test {
 		if !typo {
 			d.errorf(n, "%s: needs steps: a list of steps", what)
 		}
+		return t
+	}
+	if isNull(v) && d.strayNext {
 		return t
 	}
 	sc := &scope{conns: map[string]*Server{}, uses: map[string]bool{}, needs: map[string]bool{}, captures: map[string]bool{}}

@@ -79,7 +79,7 @@ func perStep(b *testing.B, steps int, f func() error) {
 		}
 	}
 	n := float64(b.N * steps)
-	b.ReportMetric(float64((cpuTime() - cpu).Nanoseconds())/n, "cpu-ns/step")
+	b.ReportMetric(float64((cpuTime()-cpu).Nanoseconds())/n, "cpu-ns/step")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/step")
 }
 

@@ -56,6 +56,9 @@ func (d *decoder) stepNames() []string {
 
 // lookupStep returns the step kind called name, or nil.
 func (d *decoder) lookupStep(name string) *stepKind {
+	if d.stepTable == nil {
+		d.stepTable = stepKinds()
+	}
 	for _, k := range d.stepTable {
 		if k.name == name {
 			return k
@@ -105,14 +108,26 @@ func (d *decoder) step(n *yaml.Node, st *Step) bool {
 		pairs, _ = d.mapping(n, "step", nil...)
 	}
 	first := "" // the step key, once found
+	stepKey := ""
+	for _, p := range pairs {
+		if k := d.lookupStep(p.name); k != nil && stepKey == "" {
+			stepKey = p.name
+		}
+	}
 	for _, p := range pairs {
 		kind := d.lookupStep(p.name)
+		if kind == nil && stepKey != "" && d.optionOutside(p.key, stepKey) {
+			continue
+		}
 		if kind == nil || !slices.Contains(names, p.name) {
 			msg := "unknown step %q%s; expected one of: %s"
 			if kind != nil {
 				msg = "step %q%s cannot be used in a server script; expected one of: %s"
 			}
 			d.errorf(p.key, msg, p.name, didYouMean(p.name, names), strings.Join(names, ", "))
+			if kind == nil && didYouMean(p.name, names) == didYouMean("connect", names) {
+				d.brokenConn(p.val, nil) // a misspelt connect: its connection's steps stay quiet
+			}
 			continue
 		}
 		if first != "" {
@@ -122,7 +137,11 @@ func (d *decoder) step(n *yaml.Node, st *Step) bool {
 		first = p.name
 		// Decoded with errors, act is nil; the rest is checked all the same.
 		*st = Step{Kind: p.name, Pos: d.pos(p.key)}
+		before := len(d.errs)
 		st.act = kind.decode(d, p.key, p.val)
+		if st.act == nil {
+			d.formsHint(kind, p.val, d.errs[before:])
+		}
 	}
 	if first == "" || st.act == nil {
 		if len(pairs) == 0 && len(resolve(n).Content) == 0 {
@@ -151,11 +170,15 @@ func (d *decoder) conn(on *yaml.Node, at *yaml.Node, what string) (string, *Serv
 			return "", nil, false
 		}
 		if _, ok := sc.conns[s]; !ok {
-			d.errorf(on, "%s: on: unknown connection %q%s; expected one opened by an earlier connect%s", what, s, didYouMean(s, keys(sc.conns)), listOf(keys(sc.conns)))
+			d.errorf(on, "%s: on: unknown connection %q%s; expected one opened by an earlier connect%s", what, s, didYouMean(s, openConns(sc)), listOf(openConns(sc)))
 			return "", nil, false
 		}
 		name = s
 		at = on
+	}
+	if srv, ok := sc.conns[name]; ok && srv == nil {
+		sc.last = name
+		return "", nil, false // a connect that failed, and said so
 	}
 	if name == "" {
 		d.errorf(at, "%s: no connection yet; a connect step must come first", what)

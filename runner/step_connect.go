@@ -47,35 +47,46 @@ func decodeConnect(d *decoder, key, val *yaml.Node) action {
 		to, as, tlsNode = own.val("to"), own.val("as"), own.val("tls")
 		if to == nil {
 			d.errorf(n, "connect: needs to: NAME, the server to connect to")
+			d.brokenConn(to, as)
 			return nil
 		}
 	} else {
 		to = val
 	}
+	a, ok := d.connectTo(to, as, tlsNode)
+	if !ok {
+		// One error, here: the steps that use the connection stay quiet.
+		d.brokenConn(to, as)
+		return nil
+	}
+	d.scope.conns[a.as] = d.servers[a.server]
+	d.scope.last = a.as
+	return a
+}
+
+func (d *decoder) connectTo(to, as, tlsNode *yaml.Node) (*connectAction, bool) {
 	name, ok := d.name(to, "connect")
 	if !ok {
-		return nil
+		return nil, false
 	}
 	srv := d.servers[name]
 	if srv == nil {
 		d.errorf(to, "connect: unknown server %q%s; expected one of the file's servers%s", name, didYouMean(name, keys(d.servers)), listOf(keys(d.servers)))
-		return nil
+		return nil, false
 	}
 	d.use(srv)
 	a := &connectAction{server: name, as: name, stream: srv.Type == Stream}
 	if as != nil {
 		if a.as, ok = d.name(as, "connect: as"); !ok {
-			return nil
+			return nil, false
 		}
 	}
 	if tlsNode != nil {
 		if a.tls, ok = d.clientTLS(tlsNode, "connect: tls", srv); !ok {
-			return nil
+			return nil, false
 		}
 	}
-	d.scope.conns[a.as] = srv
-	d.scope.last = a.as
-	return a
+	return a, true
 }
 
 func (a *connectAction) run(ctx context.Context, s *session) error {

@@ -179,6 +179,9 @@ func (f *syntaxFault) explain(file, text string, err error) *Error {
 	case strings.HasPrefix(text, "mapping values are not allowed") && c == ':':
 		if key, val, ok := strings.Cut(strings.TrimLeft(line[indent:], "- "), ": "); ok && strings.Contains(val, ": ") {
 			e.Msg = fmt.Sprintf("YAML: a plain value cannot hold \": \"; quote it: %s: %q", key, strings.TrimSpace(val))
+			if hint, ok := colonHint(key, val); ok {
+				e.Msg = "YAML: a plain value cannot hold \": \"; " + hint
+			}
 		}
 	case strings.HasPrefix(text, "unknown anchor"):
 		if f.off > 0 && f.src[f.off-1] == '*' {

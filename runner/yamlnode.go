@@ -36,6 +36,7 @@ type decoder struct {
 
 	subs      map[[2]string]string // "what: key" for messages, made once per pair
 	stepTable []*stepKind          // stepKinds(), once per file
+	strayNext bool                 // the item after the test being decoded is a step (see strayStep)
 	names     [2][]string          // the step names a test [0] and a server script [1] allow
 
 	// nested decodes a nested list of steps (choose: then:). It is d.steps,
