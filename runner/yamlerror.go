@@ -121,11 +121,12 @@ func (f *syntaxFault) locate(from int) bool {
 	// before it, fail so; one more than the line's length is its line break.
 	start, end := f.starts[lo-1], f.starts[lo]
 	var ends []int
-	for i, r := range string(f.src[start:end]) {
-		if r == '\n' {
-			break
-		}
-		ends = append(ends, start+i+utf8.RuneLen(r))
+	for i := start; i < end && f.src[i] != '\n'; {
+		// The width of what is there: an invalid byte is one byte wide,
+		// though it reads as U+FFFD, which is three.
+		_, size := utf8.DecodeRune(f.src[i:end])
+		i += size
+		ends = append(ends, i)
 	}
 	ends = append(ends, end)
 	lo, hi = 0, len(ends)-1
@@ -190,7 +191,7 @@ func (f *syntaxFault) explain(file, text string, err error) *Error {
 		e.Msg += "; an alias (*name) needs an anchor (&name) earlier in the file"
 	case strings.HasPrefix(text, "found character that cannot start any token") && (c == '@' || c == '`'):
 		e.Msg = fmt.Sprintf("YAML: %c cannot start a plain value; quote the value", c)
-	case text == "did not find expected key" && afterQuote(line[:e.Pos.Col-1]):
+	case text == "did not find expected key" && afterQuote(string(f.src[f.starts[f.line-1]:f.off])):
 		e.Msg = "YAML: text after a quoted value; put it inside the quotes"
 	case text == "did not find expected key" && (c == '}' || c == ']'):
 		e.Msg = fmt.Sprintf("YAML: this %c closes nothing that is open", c)
