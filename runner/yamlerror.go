@@ -23,11 +23,11 @@ import (
 
 var yamlLineRE = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
 
-// locateWork bounds the bytes re-parsed to find a fault. A file's own
-// error is found in one parse; the search parses prefixes up to the fault
-// some 20 to 30 times, which is nothing for a spec of a few KiB. In a file
-// of near the size cap, a fault far down keeps yaml.v3's line.
-const locateWork = 8 << 20
+// locateWork bounds the bytes re-parsed to find a fault: 64 times the file,
+// up to 4 MiB. The search parses prefixes up to the fault some 20 to 30
+// times, which is nothing for a spec of a few KiB; in a file near the size
+// cap, a fault far down keeps yaml.v3's line rather than cost seconds.
+func locateWork(size int) int { return min(64*size+4096, 4<<20) }
 
 // yamlError positions a YAML syntax error at its fault and says how to
 // mend it, where it can; otherwise it keeps yaml.v3's message and line.
@@ -35,7 +35,7 @@ func yamlError(file string, src []byte, err error) error {
 	msg := err.Error()
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil && !strings.Contains(msg, "\n") {
 		line, _ := strconv.Atoi(m[1])
-		f := &syntaxFault{src: src, want: msg, work: locateWork}
+		f := &syntaxFault{src: src, want: msg, work: locateWork(len(src))}
 		if f.locate(max(line, 1)) {
 			return errorList([]*Error{f.explain(file, m[2], err)})
 		}
@@ -389,7 +389,7 @@ const unclosedMark = "sockrun-unclosed-mark"
 // after it, with more closers while yaml.v3 asks for them, until the file
 // parses; the collection that holds the marker is the one left open.
 func (f *syntaxFault) unclosed(e *Error, closer byte) {
-	for k := f.line; k < len(f.starts) && k < f.line+20; k++ {
+	for k := f.line; k < len(f.starts) && k < f.line+5; k++ {
 		end := f.starts[k]
 		for end > f.starts[k-1] && (f.src[end-1] == '\n' || f.src[end-1] == '\r') {
 			end--
@@ -399,7 +399,7 @@ func (f *syntaxFault) unclosed(e *Error, closer byte) {
 			mark += ": 1"
 		}
 		mark += string(closer)
-		for range 8 {
+		for range 4 {
 			fix := append(append(append([]byte{}, f.src[:end]...), mark...), f.src[end:]...)
 			if f.work < len(fix) {
 				return

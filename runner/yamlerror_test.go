@@ -152,7 +152,7 @@ func TestYAMLErrorFallback(t *testing.T) {
 	if f.locate(1) {
 		t.Errorf("located with too little work: %d:%d", f.line, f.col)
 	}
-	f = &syntaxFault{src: src, want: yerr.Error(), work: locateWork}
+	f = &syntaxFault{src: src, want: yerr.Error(), work: locateWork(len(src))}
 	if !f.locate(1) || f.line != 4 || f.col != 4 {
 		t.Errorf("located at %d:%d, want 4:4", f.line, f.col)
 	}
