@@ -23,11 +23,11 @@ import (
 
 var yamlLineRE = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
 
-// locateWork bounds the bytes re-parsed to find a fault: 64 times the file,
-// up to 4 MiB. The search parses prefixes up to the fault some 20 to 30
-// times, which is nothing for a spec of a few KiB; in a file near the size
-// cap, a fault far down keeps yaml.v3's line rather than cost seconds.
-func locateWork(size int) int { return min(64*size+4096, 4<<20) }
+// locateWork bounds the bytes re-parsed to find a fault: 32 times the file,
+// up to 2 MiB. The search parses prefixes that end near the fault some 10
+// to 30 times, which is nothing for a spec of a few KiB; in a file near the
+// size cap, a fault far down keeps yaml.v3's line rather than cost seconds.
+func locateWork(size int) int { return min(32*size+4096, 2<<20) }
 
 // yamlError positions a YAML syntax error at its fault and says how to
 // mend it, where it can; otherwise it keeps yaml.v3's message and line.
@@ -65,9 +65,10 @@ func yamlError(file string, src []byte, err error) error {
 
 // A syntaxFault is the search for where a YAML syntax error is.
 type syntaxFault struct {
-	src  []byte
-	want string // the file's error; a prefix that fails the same way holds the fault
-	work int    // bytes left to parse
+	src   []byte
+	want  string // the file's error; a prefix that fails the same way holds the fault
+	work  int    // bytes left to parse
+	spent bool   // the work ran out: what was found is not to be trusted
 
 	starts []int // byte offset of each line's start; one more for the end
 	line   int   // 1-based line of the fault
@@ -79,6 +80,7 @@ type syntaxFault struct {
 // It is false once the work is spent.
 func (f *syntaxFault) failsAt(n int) bool {
 	if f.work < n {
+		f.spent = true
 		return false
 	}
 	f.work -= n
@@ -103,8 +105,18 @@ func (f *syntaxFault) locate(from int) bool {
 	if nlines == 0 {
 		return false
 	}
-	// The smallest k in [from, nlines] whose lines 1..k fail as the file does.
+	// The smallest k in [from, nlines] whose lines 1..k fail as the file
+	// does. The fault is mostly a line or two after yaml.v3's line: gallop
+	// from there (from+1, +2, +4...), then halve the last stride.
 	lo, hi := min(from, nlines), nlines
+	for stride := 1; lo < nlines; stride *= 2 {
+		k := min(lo+stride-1, nlines)
+		if f.failsAt(f.starts[k]) {
+			hi = k
+			break
+		}
+		lo = k + 1
+	}
 	for lo < hi {
 		k := (lo + hi) / 2
 		if f.failsAt(f.starts[k]) {
@@ -143,7 +155,7 @@ func (f *syntaxFault) locate(from int) bool {
 	if lo > 0 {
 		f.off = ends[lo-1]
 	}
-	return f.work >= 0
+	return !f.spent
 }
 
 // text returns line n (1-based) without its line break.
@@ -388,6 +400,8 @@ const unclosedMark = "sockrun-unclosed-mark"
 // marker and the closer go at the end of the fault's line, or of a line
 // after it, with more closers while yaml.v3 asks for them, until the file
 // parses; the collection that holds the marker is the one left open.
+// Only the file up to that line is parsed: what follows cannot change
+// where the marker lands.
 func (f *syntaxFault) unclosed(e *Error, closer byte) {
 	for k := f.line; k < len(f.starts) && k < f.line+5; k++ {
 		end := f.starts[k]
@@ -400,7 +414,8 @@ func (f *syntaxFault) unclosed(e *Error, closer byte) {
 		}
 		mark += string(closer)
 		for range 4 {
-			fix := append(append(append([]byte{}, f.src[:end]...), mark...), f.src[end:]...)
+			// The lines up to k and the marker: what follows cannot move it.
+			fix := append(append([]byte{}, f.src[:end]...), mark...)
 			if f.work < len(fix) {
 				return
 			}

@@ -148,7 +148,15 @@ func TestYAMLErrorFallback(t *testing.T) {
 	if yerr == nil {
 		t.Fatal("no YAML error")
 	}
-	f := &syntaxFault{src: src, want: yerr.Error(), work: len(src) * 2}
+	// However little work there is, the search finds the fault or gives
+	// up; it never settles on the wrong place.
+	for work := 0; work < 20*len(src); work += 7 {
+		f := &syntaxFault{src: src, want: yerr.Error(), work: work}
+		if f.locate(1) && (f.line != 4 || f.col != 4) {
+			t.Errorf("with %d bytes of work: located at %d:%d, want 4:4", work, f.line, f.col)
+		}
+	}
+	f := &syntaxFault{src: src, want: yerr.Error(), work: len(src) / 2}
 	if f.locate(1) {
 		t.Errorf("located with too little work: %d:%d", f.line, f.col)
 	}
