@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"bytes"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -16,8 +17,8 @@ import (
 // 4. yaml.v3 keeps the fault's own position to itself. So sockrun finds it
 // again, with yaml.v3 as the judge: the fault is where the file, cut just
 // after it, fails with the very same error. Cutting after line k, for a
-// binary search over k, finds the line; cutting after each character of
-// that line finds the column. The lines before the fault parse, and their
+// search over k from yaml.v3's line (never later than the fault), finds
+// the line; cutting after each character of that line finds the column. The lines before the fault parse, and their
 // nodes say which columns the open blocks are at, which is what a message
 // about indentation needs.
 
@@ -57,6 +58,8 @@ func yamlError(file string, src []byte, err error) error {
 				e.Pos.Line++
 				e.Msg += " (in what starts on this line)"
 			}
+			// Never past the file's end, where no caret can be drawn.
+			e.Pos.Line = min(e.Pos.Line, bytes.Count(src, []byte("\n"))+1)
 		}
 		list = append(list, e)
 	}
