@@ -70,13 +70,16 @@ func checkErrors(t *testing.T, src []byte, err error) {
 	if len(list) == 0 || len(list) != leaves {
 		t.Fatalf("%d of %d errors are *Error: %v", len(list), leaves, err)
 	}
-	lines := strings.Split(string(src), "\n")
+	// Lines as YAML counts them: a lone CR, NEL, LS and PS end a line too.
+	starts, ends := lines(src)
+	nlines := len(ends)
 	for _, e := range list {
-		if e.Pos.Line < 1 || e.Pos.Line > len(lines) {
-			t.Fatalf("line %d outside the file's %d lines: %v", e.Pos.Line, len(lines), e)
+		if e.Pos.Line < 1 || e.Pos.Line > nlines {
+			t.Fatalf("line %d outside the file's %d lines: %v", e.Pos.Line, nlines, e)
 		}
-		if n := utf8.RuneCountInString(lines[e.Pos.Line-1]); e.Pos.Col < 1 || e.Pos.Col > n+1 {
-			t.Fatalf("column %d outside line %d of %d characters (%q): %v", e.Pos.Col, e.Pos.Line, n, lines[e.Pos.Line-1], e)
+		line := string(src[starts[e.Pos.Line-1]:ends[e.Pos.Line-1]])
+		if n := utf8.RuneCountInString(line); e.Pos.Col < 1 || e.Pos.Col > n+1 {
+			t.Fatalf("column %d outside line %d of %d characters (%q): %v", e.Pos.Col, e.Pos.Line, n, line, e)
 		}
 	}
 }

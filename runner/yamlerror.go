@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"bytes"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -59,7 +58,8 @@ func yamlError(file string, src []byte, err error) error {
 				e.Msg += " (in what starts on this line)"
 			}
 			// Never past the file's end, where no caret can be drawn.
-			e.Pos.Line = min(e.Pos.Line, bytes.Count(src, []byte("\n"))+1)
+			_, ends := lines(src)
+			e.Pos.Line = min(e.Pos.Line, len(ends))
 		}
 		list = append(list, e)
 	}
@@ -74,6 +74,7 @@ type syntaxFault struct {
 	spent bool   // the work ran out: what was found is not to be trusted
 
 	starts []int // byte offset of each line's start; one more for the end
+	ends   []int // byte offset of each line's break (or of the end)
 	line   int   // 1-based line of the fault
 	col    int   // 1-based column (in characters) of the fault
 	off    int   // byte offset of the character at the fault
@@ -95,15 +96,7 @@ func (f *syntaxFault) failsAt(n int) bool {
 // locate finds the fault's line, at or after from (yaml.v3's line is never
 // later than the fault's), then its column.
 func (f *syntaxFault) locate(from int) bool {
-	f.starts = append(f.starts, 0)
-	for i, c := range f.src {
-		if c == '\n' {
-			f.starts = append(f.starts, i+1)
-		}
-	}
-	if f.starts[len(f.starts)-1] != len(f.src) {
-		f.starts = append(f.starts, len(f.src))
-	}
+	f.starts, f.ends = lines(f.src)
 	nlines := len(f.starts) - 1
 	if nlines == 0 {
 		return false
@@ -111,9 +104,9 @@ func (f *syntaxFault) locate(from int) bool {
 	// The smallest k in [from, nlines] whose lines 1..k fail as the file
 	// does. The fault is mostly a line or two after yaml.v3's line: gallop
 	// from there (from+1, +2, +4...), then halve the last stride.
-	lo, hi := min(from, nlines), nlines
-	for stride := 1; lo < nlines; stride *= 2 {
-		k := min(lo+stride-1, nlines)
+	lo, hi := min(from, nlines), nlines // the whole file, hi, fails
+	for stride := 1; lo < hi; stride *= 2 {
+		k := min(lo+stride-1, hi-1)
 		if f.failsAt(f.starts[k]) {
 			hi = k
 			break
@@ -136,7 +129,7 @@ func (f *syntaxFault) locate(from int) bool {
 	// before it, fail so; one more than the line's length is its line break.
 	start, end := f.starts[lo-1], f.starts[lo]
 	var ends []int
-	for i := start; i < end && f.src[i] != '\n'; {
+	for i := start; i < f.ends[lo-1]; {
 		// The width of what is there: an invalid byte is one byte wide,
 		// though it reads as U+FFFD, which is three.
 		_, size := utf8.DecodeRune(f.src[i:end])
@@ -163,7 +156,27 @@ func (f *syntaxFault) locate(from int) bool {
 
 // text returns line n (1-based) without its line break.
 func (f *syntaxFault) text(n int) string {
-	return strings.TrimRight(string(f.src[f.starts[n-1]:f.starts[n]]), "\r\n")
+	return string(f.src[f.starts[n-1]:f.ends[n-1]])
+}
+
+// lines splits src into lines as yaml.v3 counts them, at CR LF, CR, LF,
+// NEL, LS and PS, so that its line numbers and these agree; after a final
+// break comes an empty last line, where an error at the end of the file
+// stands. starts holds where each line starts, and one more, the end;
+// ends, where each line ends, its break left out.
+func lines(src []byte) (starts, ends []int) {
+	starts = append(starts, 0)
+	s := string(src)
+	for i := 0; i < len(s); {
+		if n := lineBreak(s, i); n > 0 {
+			ends = append(ends, i)
+			i += n
+			starts = append(starts, i)
+			continue
+		}
+		i++
+	}
+	return append(starts, len(src)), append(ends, len(src))
 }
 
 // explain turns the fault into an error that says how to mend it.
@@ -407,10 +420,7 @@ const unclosedMark = "sockrun-unclosed-mark"
 // where the marker lands.
 func (f *syntaxFault) unclosed(e *Error, closer byte) {
 	for k := f.line; k < len(f.starts) && k < f.line+5; k++ {
-		end := f.starts[k]
-		for end > f.starts[k-1] && (f.src[end-1] == '\n' || f.src[end-1] == '\r') {
-			end--
-		}
+		end := f.ends[k-1]
 		mark := ", " + unclosedMark
 		if closer == '}' {
 			mark += ": 1"
