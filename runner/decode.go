@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -59,7 +60,7 @@ func Parse(file string, src []byte, opts LoadOptions) (*Spec, error) {
 func decodeDoc(file string, src []byte, doc *yaml.Node, opts LoadOptions) (*Spec, error) {
 	d := &decoder{file: file, dir: filepath.Dir(file), src: src, servers: map[string]*Server{}}
 	d.nested = d.steps
-	if len(doc.Content) == 0 {
+	if len(doc.Content) == 0 || isNull(doc.Content[0]) { // nothing, or a bare "---"
 		return nil, errorList([]*Error{{Pos: Pos{file, 1, 1}, Msg: "the file is empty; expected a spec with servers: and tests:"}})
 	}
 	// Without a '*' the file has no alias: nothing to count.
@@ -79,10 +80,24 @@ func decodeDoc(file string, src []byte, doc *yaml.Node, opts LoadOptions) (*Spec
 			}
 		}
 	}
-	if err := errorList(d.errs); err != nil {
-		return nil, err
+	if len(d.errs) > 0 {
+		inside(src, d.errs)
+		return nil, errorList(d.errs)
 	}
 	return spec, nil
+}
+
+// inside moves an error that yaml.v3 placed past the end of the file (an
+// empty value at its very end stands on a line after the last) to the
+// file's last character, where the CLI can draw its caret.
+func inside(src []byte, errs []*Error) {
+	starts, ends := lines(src)
+	last := len(ends)
+	for _, e := range errs {
+		if e.Pos.Line > last {
+			e.Pos.Line, e.Pos.Col = last, utf8.RuneCount(src[starts[last-1]:ends[last-1]])+1
+		}
+	}
 }
 
 var specKeys = []string{"name", "about", "timeout", "vars", "servers", "tests"}

@@ -169,3 +169,20 @@ func TestYAMLErrorFallback(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+// An error is always inside the file, where the CLI can draw a caret,
+// though yaml.v3 places an empty value at the very end on a line after the
+// last (FuzzParse found "---").
+func TestErrorsInsideTheFile(t *testing.T) {
+	for _, src := range []string{"---", "--- ", "tests:", "tests:\n", "servers: {e: {behaviour: echo}}\ntests:", "tests: [{name: t, steps:", "a: 'x"} {
+		_, err := Parse("t.yaml", []byte(src), LoadOptions{})
+		if err == nil {
+			t.Errorf("%q: no error", src)
+			continue
+		}
+		checkErrors(t, []byte(src), err)
+	}
+	if _, err := Parse("t.yaml", []byte("---"), LoadOptions{}); errString(err) != "t.yaml:1:1: the file is empty; expected a spec with servers: and tests:" {
+		t.Errorf("---: %v", err)
+	}
+}
