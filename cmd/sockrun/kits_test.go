@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 )
 
 // TestKits runs the grading kits of examples/ end to end, each in a
@@ -182,5 +184,32 @@ func writeFile(t *testing.T, path, s string) {
 	}
 	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCIExamples checks that the CI examples of grading in shards parse
+// as YAML and hand each machine its own shard, 1-based, and merge them.
+func TestCIExamples(t *testing.T) {
+	for file, want := range map[string][]string{
+		"github-actions.yml":   {"--shard ${{ matrix.shard }}/4", "shard: [1, 2, 3, 4]", "sockrun merge"},
+		"gitlab-ci.yml":        {`--shard "$CI_NODE_INDEX/$CI_NODE_TOTAL"`, "parallel: 4", "sockrun merge"},
+		"k8s-indexed-job.yaml": {"shard=$((JOB_COMPLETION_INDEX + 1))", `--shard "$shard/4"`, "completionMode: Indexed", "completions: 4", "sockrun merge"},
+	} {
+		data, err := os.ReadFile(filepath.Join("../../examples/ci", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc map[string]any
+		if err := yaml.Unmarshal(data, &doc); err != nil {
+			t.Errorf("%s: %v", file, err)
+		}
+		if len(doc) == 0 {
+			t.Errorf("%s: empty", file)
+		}
+		for _, w := range want {
+			if !strings.Contains(string(data), w) {
+				t.Errorf("%s does not have %q", file, w)
+			}
+		}
 	}
 }
