@@ -48,15 +48,17 @@ type Options struct {
 // student's make takes seconds; one that hangs must not hold the class.
 const DefaultBuildTimeout = 2 * time.Minute
 
-// DefaultJobs is -j when it is not given: 8 tests at once per CPU.
+// DefaultJobs is -j when it is not given: 4 tests at once per CPU.
 //
-// Grading is mostly waiting: a spec's own gaps, sleeps and deadlines
-// (60-70% of echo.yaml's wall time), programs starting and stopping. On
-// 2 cores, grading 200 submissions of echo.yaml took 3.3x less time at -j
-// 16 than at -j 2, and no less at -j 32 (BENCHMARKS.md); beyond that more
-// tests at once only add CPU contention, which stretches the deadlines
-// the tests measure.
-func DefaultJobs() int { return 8 * runtime.NumCPU() }
+// Grading is mostly waiting (a spec's own gaps, sleeps and deadlines,
+// programs starting and stopping), so more tests than CPUs overlap the
+// waits; but the tests measure time, and a CPU that is oversubscribed
+// stretches it until correct programs fail. On 2 cores, grading 60
+// submissions of echo.yaml took 110 s at -j 2, 37 s at -j 8 and 39 s at
+// -j 16, with the same scores; at -j 32 and 64 it was no faster and 8 and
+// 14 correct tests failed (BENCHMARKS.md). 4 per CPU is the fast end with
+// room to spare for a machine that is busy with something else too.
+func DefaultJobs() int { return 4 * runtime.NumCPU() }
 
 // A Submission is a folder to grade.
 type Submission struct {
@@ -134,7 +136,8 @@ type Result struct {
 func (r *Result) Graded() bool { return r.Report.Incomplete == "" }
 
 // Note is why the submission scored what it did, when that is not the
-// tests' doing: its build failed, or it was not graded at all.
+// tests' doing: its build failed, its program could not run at all (no
+// test got past setting up, all for one reason), or it was not graded.
 func (r *Result) Note() string {
 	switch {
 	case !r.Graded():
@@ -142,7 +145,19 @@ func (r *Result) Note() string {
 	case r.Build != nil && r.Build.Err != "":
 		return "build failed: " + r.Build.Err
 	}
-	return ""
+	why := ""
+	for _, f := range r.Report.Files {
+		for _, t := range f.Tests {
+			if t.Failure == nil || t.Failure.Kind != runner.KindError || (why != "" && t.Failure.Message != why) {
+				return ""
+			}
+			why = t.Failure.Message
+		}
+	}
+	if why == "" {
+		return ""
+	}
+	return "could not run: " + why
 }
 
 // Grade grades every submission against specs and returns their results
