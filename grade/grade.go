@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -97,15 +98,7 @@ func Shard(subs []*Submission, sh runner.Shard) []*Submission {
 		return subs
 	}
 	sorted := slices.Clone(subs)
-	slices.SortStableFunc(sorted, func(a, b *Submission) int {
-		switch {
-		case a.Name < b.Name:
-			return -1
-		case a.Name > b.Name:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(sorted, func(a, b *Submission) int { return strings.Compare(a.Name, b.Name) })
 	in := map[*Submission]bool{}
 	for i, s := range sorted {
 		if sh.Has(i) {
