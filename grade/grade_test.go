@@ -2,7 +2,11 @@ package grade
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -109,6 +113,71 @@ func TestMergeCSV(t *testing.T) {
 		err := MergeCSV(&bytes.Buffer{}, tc.inputs)
 		if err == nil || !strings.Contains(err.Error(), tc.err) {
 			t.Errorf("MergeCSV: %v, want an error with %q", err, tc.err)
+		}
+	}
+}
+
+func TestGrade(t *testing.T) {
+	spec, err := runner.Parse("g.yaml", []byte(`
+servers:
+  echo: {behaviour: echo}
+tests:
+  - name: hidden one
+    hidden: true
+    steps: [{connect: echo}, {send: "a"}, {expect: "a"}]
+  - name: shown one
+    steps: [{connect: echo}, {send: "b"}, {expect: "b"}]
+`), runner.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	specs := []*runner.Spec{spec}
+	var subs []*Submission
+	for _, name := range []string{"ok", "broken", "ok2"} {
+		dir := t.TempDir()
+		script := "echo built > built\n"
+		if name == "broken" {
+			script = "echo 'oops: no main' >&2; exit 3\n"
+		}
+		if err := os.WriteFile(filepath.Join(dir, "build.sh"), []byte(script), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		subs = append(subs, &Submission{Name: name, Dir: dir})
+	}
+	opts := Options{Jobs: 2, Build: []string{"sh", "build.sh"}}
+
+	res := Grade(context.Background(), specs, subs, opts)
+	if got := []string{res[0].Submission.Name, res[1].Submission.Name, res[2].Submission.Name}; !slices.Equal(got, []string{"ok", "broken", "ok2"}) {
+		t.Errorf("results in the order %v, want the order given", got)
+	}
+	if tot := res[0].Report.Totals(); tot.Score != 2 || res[0].Note() != "" {
+		t.Errorf("ok: score %d, note %q; want 2, none", tot.Score, res[0].Note())
+	}
+	b := res[1]
+	if tot := b.Report.Totals(); tot.Score != 0 || tot.MaxScore != 2 || b.Note() != "build failed: sh build.sh: exit status 3" {
+		t.Errorf("broken: score %d/%d, note %q", tot.Score, tot.MaxScore, b.Note())
+	}
+	// The build's output goes with the first test that is not hidden: a
+	// hidden test shows no output.
+	hidden, shown := b.Report.Files[0].Tests[0], b.Report.Files[0].Tests[1]
+	if !strings.Contains(shown.Failure.Output, "oops: no main") || hidden.Failure.Output != "" ||
+		!strings.Contains(hidden.Failure.Message, "under shown one") || hidden.Hint != "" {
+		t.Errorf("broken: the build's output is not under the shown test: %+v / %+v", hidden.Failure, shown.Failure)
+	}
+
+	// Cancelled before it starts: nothing is built, nothing graded, and
+	// every result says so.
+	for _, s := range subs {
+		os.Remove(filepath.Join(s.Dir, "built"))
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(errors.New("interrupted by SIGINT"))
+	for _, r := range Grade(ctx, specs, subs, opts) {
+		if r.Graded() || r.Build != nil || r.Note() != "not graded: interrupted by SIGINT" {
+			t.Errorf("%s: graded %v, build %v, note %q", r.Submission.Name, r.Graded(), r.Build, r.Note())
+		}
+		if _, err := os.Stat(filepath.Join(r.Submission.Dir, "built")); err == nil {
+			t.Errorf("%s: built after the grading was cancelled", r.Submission.Name)
 		}
 	}
 }
