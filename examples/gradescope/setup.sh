@@ -31,4 +31,4 @@ fi
 
 mkdir -p "$SOCKRUN_BIN"
 (cd "$SOCKRUN_SRC" && CGO_ENABLED=0 go build -o "$SOCKRUN_BIN/sockrun" ./cmd/sockrun)
-"$SOCKRUN_BIN/sockrun" help >/dev/null
+"$SOCKRUN_BIN/sockrun" version
