@@ -131,6 +131,11 @@ func (d *decoder) word(n *yaml.Node, w, what string) []*template {
 	return out
 }
 
+// SplitCommand splits a command line into words as run: and --run do
+// (see splitWords): for a command sockrun runs outside a spec, such as
+// grade's --build.
+func SplitCommand(s string) ([]string, error) { return splitWords(s) }
+
 // splitWords splits a command line like a POSIX shell: blanks separate
 // words; '...' quotes everything literally; "..." quotes with \ escaping
 // \ " $ and `; a \ outside quotes takes the next character literally.

@@ -22,17 +22,28 @@ type ReportOptions struct {
 	HiddenVisibility string
 }
 
+// A format is a report format: how to make its reporter, and the file
+// extension of its reports.
+type format struct {
+	ext  string
+	make func(ReportOptions) Reporter
+}
+
 // reporters is the one place that maps a format name to its reporter.
-func reporters() map[string]func(ReportOptions) Reporter {
-	return map[string]func(ReportOptions) Reporter{
-		"text":         func(o ReportOptions) Reporter { return textReporter{o} },
-		"json":         func(o ReportOptions) Reporter { return jsonReporter{o} },
-		"junit":        func(o ReportOptions) Reporter { return junitReporter{o} },
-		"tap":          func(o ReportOptions) Reporter { return tapReporter{o} },
-		"gradescope":   func(o ReportOptions) Reporter { return gradescopeReporter{o} },
-		"prairielearn": func(o ReportOptions) Reporter { return prairielearnReporter{o} },
+func reporters() map[string]format {
+	return map[string]format{
+		"text":         {".txt", func(o ReportOptions) Reporter { return textReporter{o} }},
+		"json":         {".json", func(o ReportOptions) Reporter { return jsonReporter{o} }},
+		"junit":        {".xml", func(o ReportOptions) Reporter { return junitReporter{o} }},
+		"tap":          {".tap", func(o ReportOptions) Reporter { return tapReporter{o} }},
+		"gradescope":   {".json", func(o ReportOptions) Reporter { return gradescopeReporter{o} }},
+		"prairielearn": {".json", func(o ReportOptions) Reporter { return prairielearnReporter{o} }},
 	}
 }
+
+// FormatExt is the file extension of a format's reports (".json"), or
+// empty for an unknown format.
+func FormatExt(name string) string { return reporters()[name].ext }
 
 // Formats lists the report formats, sorted.
 func Formats() []string {
@@ -46,14 +57,14 @@ func Formats() []string {
 
 // NewReporter returns the reporter for format; an unknown name is an error.
 func NewReporter(format string, o ReportOptions) (Reporter, error) {
-	mk, ok := reporters()[format]
+	f, ok := reporters()[format]
 	if !ok {
 		return nil, fmt.Errorf("unknown format %q%s; expected one of: %s", format, didYouMean(format, Formats()), strings.Join(Formats(), ", "))
 	}
 	if v := o.HiddenVisibility; v != "" && !slices.Contains(Visibilities(), v) {
 		return nil, fmt.Errorf("unknown visibility %q%s; expected one of: %s", v, didYouMean(v, Visibilities()), strings.Join(Visibilities(), ", "))
 	}
-	return mk(o), nil
+	return f.make(o), nil
 }
 
 // Totals counts a report's tests and points. Each test counts once: as

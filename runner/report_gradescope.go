@@ -26,7 +26,10 @@ type gsResults struct {
 }
 
 type gsExtra struct {
-	Incomplete string `json:"incomplete"`
+	Incomplete string `json:"incomplete,omitempty"`
+	// Shard is K/N when the run had a share of the tests (--shard), so
+	// that sockrun merge can join the shards and notice a missing one.
+	Shard string `json:"shard,omitempty"`
 }
 
 type gsTest struct {
@@ -63,6 +66,12 @@ func (r gradescopeReporter) Report(w io.Writer, rep *Report) error {
 		out.Score = 0
 		out.Output += ". This is not a grade: grade the submission again."
 		out.ExtraData = &gsExtra{Incomplete: rep.Incomplete}
+	}
+	if sh := rep.Shard.String(); sh != "" {
+		if out.ExtraData == nil {
+			out.ExtraData = &gsExtra{}
+		}
+		out.ExtraData.Shard = sh
 	}
 	hidden := r.o.HiddenVisibility
 	if hidden == "" {

@@ -23,7 +23,11 @@ type jsonReport struct {
 	Unfinished int `json:"unfinished,omitempty"`
 	// Incomplete says why the run ended before every test had its
 	// verdict; when present, the scores are no grade.
-	Incomplete string     `json:"incomplete,omitempty"`
+	Incomplete string `json:"incomplete,omitempty"`
+	// Shard is K/N when the run had a share of the tests (--shard).
+	Shard string `json:"shard,omitempty"`
+	// Submission is the submission's folder, when grading.
+	Submission string     `json:"submission,omitempty"`
 	Files      []jsonFile `json:"files"`
 }
 
@@ -79,7 +83,7 @@ func (r jsonReporter) Report(w io.Writer, rep *Report) error {
 	tot := rep.Totals()
 	out := jsonReport{Started: rep.Started, DurationMS: ms(rep.Duration), Score: tot.Score, MaxScore: tot.MaxScore,
 		Passed: tot.Passed, Failed: tot.Failed, Skipped: tot.Skipped, Unfinished: tot.Unfinished,
-		Incomplete: rep.Incomplete, Files: []jsonFile{}}
+		Incomplete: rep.Incomplete, Shard: rep.Shard.String(), Submission: rep.Submission, Files: []jsonFile{}}
 	for _, f := range rep.Files {
 		ft := f.Totals()
 		jf := jsonFile{File: f.File, Name: f.Name, About: f.About, Score: ft.Score, MaxScore: ft.MaxScore, Tests: []jsonTest{}}

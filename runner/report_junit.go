@@ -104,8 +104,15 @@ func (r junitReporter) Report(w io.Writer, rep *Report) error {
 	out := junitSuites{Name: "sockrun", Time: secs(rep.Duration)}
 	for _, f := range rep.Files {
 		s := junitSuite{Name: f.Name, File: f.File, Timestamp: rep.Started.UTC().Format("2006-01-02T15:04:05")}
+		var props []junitProperty
 		if rep.Incomplete != "" {
-			s.Properties = &junitProperties{[]junitProperty{{Name: "incomplete", Value: rep.Incomplete}}}
+			props = append(props, junitProperty{Name: "incomplete", Value: rep.Incomplete})
+		}
+		if sh := rep.Shard.String(); sh != "" {
+			props = append(props, junitProperty{Name: "shard", Value: sh})
+		}
+		if props != nil {
+			s.Properties = &junitProperties{props}
 		}
 		var total time.Duration
 		for _, t := range f.Tests {

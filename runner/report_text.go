@@ -33,6 +33,9 @@ func (r textReporter) paint(code, s string) string {
 // terminal first (safeText).
 func (r textReporter) Report(w io.Writer, rep *Report) error {
 	var b strings.Builder
+	if rep.Submission != "" {
+		fmt.Fprintf(&b, "submission %s\n\n", safeText(rep.Submission))
+	}
 	r.testLines(&b, rep)
 	for _, f := range rep.Files {
 		for _, t := range f.Tests {

@@ -20,6 +20,12 @@ type Report struct {
 	// test had its verdict, and why ("interrupted by SIGINT"). Such a
 	// report is no grade, and every format says so.
 	Incomplete string
+	// Shard is the share of the tests this run had (--shard K/N); the
+	// zero Shard is all of them. Reports say it, so that their shards
+	// can be merged and a missing one noticed.
+	Shard Shard
+	// Submission names the submission graded (its folder), when grading.
+	Submission string
 }
 
 // A FileResult holds the results of one spec file's tests, in file order.

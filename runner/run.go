@@ -80,7 +80,7 @@ func (p *Pool) Run(ctx context.Context, specs []*Spec, opts Options) *Report {
 	if now == nil {
 		now = time.Now
 	}
-	rep := &Report{Started: now()}
+	rep := &Report{Started: now(), Shard: opts.Shard}
 	start := time.Now()
 	var jobs []job
 	i := 0

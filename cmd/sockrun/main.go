@@ -6,6 +6,8 @@
 //	sockrun serve SPEC [--server NAME]   run the built-in servers until interrupted
 //	sockrun record --to ADDR -o FILE     proxy a live session into a spec
 //	sockrun help spec                    the spec language, by example
+//	sockrun grade [flags] SPEC SUBMISSION_DIR...   grade each folder: a CSV, a report each
+//	sockrun merge [-o FILE] FILE...      join the outputs of shards (--shard K/N) into one
 //
 // Exit status: 0 every test passed, 1 a test failed, 2 usage or spec error,
 // 130 or 143 interrupted by SIGINT or SIGTERM (the report says it is
@@ -29,6 +31,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sockrun/sockrun/grade"
 	"github.com/sockrun/sockrun/runner"
 )
 
@@ -120,6 +123,10 @@ Usage:
   sockrun help spec|reference          the spec language: by example, or every key
   sockrun version                      the version of sockrun (also --version)
   sockrun completion bash|zsh|fish     a shell completion script
+  sockrun grade [flags] SPEC SUBMISSION_DIR...
+                                       grade each folder (SPEC: a file or a folder of specs)
+  sockrun merge [-o FILE] FILE...      join the outputs of shards into one: json, junit,
+                                       gradescope reports, or grade CSVs
 
 Flags (before or after the specs):
   --run NAME=COMMAND   server NAME is a program under test: sockrun starts, waits for
@@ -132,7 +139,10 @@ Flags (before or after the specs):
   --hidden-visibility V  when Gradescope shows students the hidden tests, one of:
                        %s (default: after_published)
   --filter REGEX       run only the tests whose names match
-  -j N                 run N tests at once (default: the number of CPUs)
+  -j N                 run N tests at once (default: the number of CPUs; for grade,
+                       4 per CPU, across all submissions)
+  --shard K/N          run share K of N (1-based) of the tests, or for grade of the
+                       submissions, so that N machines each run one; see merge
   -v                   show a transcript of every byte sent and received
   --show-hidden        show the steps and data of hidden tests (the grader's view)
 
@@ -144,21 +154,38 @@ Record's flags:
   --pause DURATION     a pause this long ends a step (default 100ms)
   (and Ctrl-C stops it too; it writes the spec, and exits 0)
 
+Grade flags (and the flags above: --run, --var, --filter, -j, --shard...):
+  --build CMD          run CMD in each submission's folder first (split into words like
+                       --run, no shell: write sh -c '...' for one); if it fails, the
+                       submission scores 0 and its report shows the build's output
+  --build-timeout D    bound on each build (default %s)
+  -o FILE              write the grades CSV to FILE instead of standard output: a row
+                       per submission, in the order given, with the columns
+                       %s
+  --reports DIR        write one report per submission into DIR, in --format, named
+                       after its folder
+  The programs of --run run in each submission's folder.
+
 Examples:
   sockrun specs/echo.yaml                                   the built-in echo server passes
   sockrun specs/echo.yaml --run echo='./echo_server {{port}}'   grade a student's server
   sockrun specs/echo-client.yaml --var client=./echo_client     grade a student's client
   sockrun specs/ --format junit -o report.xml                  every exercise, for CI
   sockrun check specs/                                      validate without running
+  sockrun grade specs/echo.yaml --run echo='./echo_server {{port}}' --build make \
+      -o grades.csv --reports reports/ subs/*                 grade a class
   sockrun serve specs/echo.yaml                             an echo server to poke with nc
   sockrun record --to 127.0.0.1:7000 -o session.yaml        record a session, to replay with
   sockrun session.yaml --addr server=127.0.0.1:7000           ... the server it was recorded from
 
 Exit status: 0 every test passed, 1 a test failed, 2 usage or spec error (nothing ran),
 130 or 143 interrupted by SIGINT or SIGTERM (the report is written, and says it is incomplete).
+grade exits 0 when every submission has its grade, whatever the scores; interrupted, it
+writes what is done, marks the rest "not graded", and exits 130 or 143.
 The spec language: 'sockrun help spec' (by example), 'sockrun help reference' (every
 key, step, matcher and data form), or the README.
-`, strings.Join(runner.Formats(), ", "), strings.Join(runner.Visibilities(), ", "))
+`, strings.Join(runner.Formats(), ", "), strings.Join(runner.Visibilities(), ", "),
+	grade.DefaultBuildTimeout, strings.Join(grade.Header, ","))
 
 // run is the whole CLI: main only wires it to the process.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -179,6 +206,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		stdout.Write(runner.Schema())
 		return exitPass
+	case "grade":
+		return gradeCmd(ctx, args[1:], stdout, stderr)
+	case "merge":
+		return mergeCmd(args[1:], stdout, stderr)
 	case "help":
 		return help(args[1:], stdout, stderr)
 	case "version", "--version":
@@ -266,23 +297,114 @@ func (l *loadFlags) register(fs *flag.FlagSet) {
 	fs.Var(&l.runs, "run", "server NAME=COMMAND is a program under test")
 }
 
+// runFlags are the flags of a run, which grade shares: parsed by
+// register's flag set, checked by config.
+type runFlags struct {
+	load       loadFlags
+	addrs      pairs
+	format     string
+	out        string
+	filter     string
+	jobs       int
+	verbose    bool
+	showHidden bool
+	hiddenVis  string
+	shard      string
+	help       bool
+}
+
+func (f *runFlags) register(fs *flag.FlagSet) {
+	f.load.register(fs)
+	fs.Var(&f.addrs, "addr", "server NAME=HOST:PORT already runs there")
+	fs.StringVar(&f.format, "format", "text", "report format")
+	fs.StringVar(&f.out, "o", "", "write the report to FILE")
+	fs.StringVar(&f.filter, "filter", "", "run only tests whose names match REGEX")
+	fs.IntVar(&f.jobs, "j", 0, "tests at once")
+	fs.BoolVar(&f.verbose, "v", false, "transcript of every byte")
+	fs.BoolVar(&f.showHidden, "show-hidden", false, "show hidden tests' details")
+	fs.StringVar(&f.hiddenVis, "hidden-visibility", "", "Gradescope visibility of hidden tests")
+	fs.StringVar(&f.shard, "shard", "", "run share K of N")
+	fs.BoolVar(&f.help, "help", false, "")
+	fs.BoolVar(&f.help, "h", false, "")
+}
+
+// A runConfig is what a run's flags mean, checked: how to run, what share
+// to run, and how to report.
+type runConfig struct {
+	opts     runner.Options
+	shard    runner.Shard
+	reporter runner.Reporter
+}
+
+// config checks the flags; its error is a usage error. color says
+// whether the report goes to a terminal that wants colour.
+func (f *runFlags) config(color bool) (*runConfig, error) {
+	if f.jobs < 0 {
+		return nil, fmt.Errorf("-j %d: expected a number of tests at once, 1 or more", f.jobs)
+	}
+	c := &runConfig{opts: runner.Options{Jobs: f.jobs, Verbose: f.verbose, Addrs: f.addrs.m}}
+	var err error
+	if f.filter != "" {
+		if c.opts.Filter, err = regexp.Compile(f.filter); err != nil {
+			return nil, fmt.Errorf("--filter: %v", err)
+		}
+	}
+	if f.shard != "" {
+		if c.shard, err = runner.ParseShard(f.shard); err != nil {
+			return nil, fmt.Errorf("--shard %v", err)
+		}
+	}
+	if epoch := os.Getenv("SOURCE_DATE_EPOCH"); epoch != "" {
+		// Reproducible reports, as reproducible builds do it.
+		sec, err := strconv.ParseInt(epoch, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("SOURCE_DATE_EPOCH=%s: expected seconds since 1970", epoch)
+		}
+		c.opts.Now = func() time.Time { return time.Unix(sec, 0).UTC() }
+	}
+	if v := f.hiddenVis; v != "" && !slices.Contains(runner.Visibilities(), v) {
+		return nil, fmt.Errorf("--hidden-visibility %s: expected one of: %s", v, strings.Join(runner.Visibilities(), ", "))
+	}
+	c.reporter, err = runner.NewReporter(f.format, runner.ReportOptions{
+		Color: color, ShowHidden: f.showHidden, Verbose: f.verbose, HiddenVisibility: f.hiddenVis})
+	if err != nil {
+		return nil, fmt.Errorf("--format: %v", err)
+	}
+	return c, nil
+}
+
+// loadSpecs decodes the specs and checks the flags that name their
+// servers and tests against them.
+func (f *runFlags) loadSpecs(files []string, stderr io.Writer) ([]*runner.Spec, int) {
+	f.load.addrs = f.addrs.m // a server given by --addr needs no behaviour: nor run:
+	specs, code := load(files, f.load, stderr)
+	if code != exitPass {
+		return nil, code
+	}
+	for name := range f.addrs.m {
+		if !slices.ContainsFunc(specs, func(s *runner.Spec) bool { return s.Server(name) != nil }) {
+			return nil, usageError(stderr, fmt.Errorf("--addr %s=...: no spec has a server %q", name, name))
+		}
+	}
+	return specs, exitPass
+}
+
+// selected counts the tests of specs that opts selects: a filter that
+// matches none is a usage error.
+func selected(specs []*runner.Spec, opts runner.Options) int {
+	n := 0
+	for _, s := range specs {
+		n += len(runner.Selected(s, opts))
+	}
+	return n
+}
+
 func runTests(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("sockrun")
-	var lf loadFlags
-	lf.register(fs)
-	var addrs pairs
-	fs.Var(&addrs, "addr", "server NAME=HOST:PORT already runs there")
-	format := fs.String("format", "text", "report format")
-	outFile := fs.String("o", "", "write the report to FILE")
-	filter := fs.String("filter", "", "run only tests whose names match REGEX")
-	jobs := fs.Int("j", 0, "tests at once")
-	verbose := fs.Bool("v", false, "transcript of every byte")
-	showHidden := fs.Bool("show-hidden", false, "show hidden tests' details")
-	hiddenVis := fs.String("hidden-visibility", "", "Gradescope visibility of hidden tests")
-	help := fs.Bool("help", false, "")
-	fs.BoolVar(help, "h", false, "")
+	var f runFlags
+	f.register(fs)
 	files, err := parse(fs, args)
-	if *help {
+	if f.help {
 		fmt.Fprint(stdout, usage)
 		return exitPass
 	}
@@ -292,64 +414,42 @@ func runTests(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if len(files) == 0 {
 		return usageError(stderr, errors.New("no spec given"))
 	}
-	if *jobs < 0 {
-		return usageError(stderr, fmt.Errorf("-j %d: expected a number of tests at once, 1 or more", *jobs))
-	}
-	opts := runner.Options{Jobs: *jobs, Verbose: *verbose, Addrs: addrs.m}
-	if *filter != "" {
-		if opts.Filter, err = regexp.Compile(*filter); err != nil {
-			return usageError(stderr, fmt.Errorf("--filter: %v", err))
-		}
-	}
-	if epoch := os.Getenv("SOURCE_DATE_EPOCH"); epoch != "" {
-		// Reproducible reports, as reproducible builds do it.
-		sec, err := strconv.ParseInt(epoch, 10, 64)
-		if err != nil {
-			return usageError(stderr, fmt.Errorf("SOURCE_DATE_EPOCH=%s: expected seconds since 1970", epoch))
-		}
-		opts.Now = func() time.Time { return time.Unix(sec, 0).UTC() }
-	}
-	if v := *hiddenVis; v != "" && !slices.Contains(runner.Visibilities(), v) {
-		return usageError(stderr, fmt.Errorf("--hidden-visibility %s: expected one of: %s", v, strings.Join(runner.Visibilities(), ", ")))
-	}
-	rep, err := runner.NewReporter(*format, runner.ReportOptions{
-		Color: *outFile == "" && colorful(stdout), ShowHidden: *showHidden, Verbose: *verbose, HiddenVisibility: *hiddenVis})
+	cfg, err := f.config(f.out == "" && colorful(stdout))
 	if err != nil {
-		return usageError(stderr, fmt.Errorf("--format: %v", err))
+		return usageError(stderr, err)
 	}
-	lf.addrs = addrs.m // a server given by --addr needs no behaviour: nor run:
-	specs, code := load(files, lf, stderr)
+	specs, code := f.loadSpecs(files, stderr)
 	if code != exitPass {
 		return code
 	}
-	for name := range addrs.m {
-		if !slices.ContainsFunc(specs, func(s *runner.Spec) bool { return s.Server(name) != nil }) {
-			return usageError(stderr, fmt.Errorf("--addr %s=...: no spec has a server %q", name, name))
-		}
+	if selected(specs, cfg.opts) == 0 {
+		return usageError(stderr, fmt.Errorf("--filter %q matches no test", f.filter))
 	}
-	selected := 0
-	for _, s := range specs {
-		selected += len(runner.Selected(s, opts))
-	}
-	if selected == 0 {
-		return usageError(stderr, fmt.Errorf("--filter %q matches no test", *filter))
-	}
+	// A shard may be empty (more shards than tests): it passes, so that
+	// a CI matrix wider than the suite stays green.
+	cfg.opts.Shard = cfg.shard
+	return execute(ctx, cfg, specs, f.out, stdout, stderr)
+}
+
+// execute runs the specs as cfg says and writes the report to outFile,
+// or stdout when it is empty.
+func execute(ctx context.Context, cfg *runConfig, specs []*runner.Spec, outFile string, stdout, stderr io.Writer) int {
 	out := stdout
-	if *outFile != "" {
-		f, err := os.Create(*outFile)
+	if outFile != "" {
+		f, err := os.Create(outFile)
 		if err != nil {
 			return usageError(stderr, err)
 		}
 		defer f.Close()
 		out = f
 	}
-	report := runner.Run(ctx, specs, opts)
-	if err := rep.Report(out, report); err != nil {
+	report := runner.Run(ctx, specs, cfg.opts)
+	if err := cfg.reporter.Report(out, report); err != nil {
 		fmt.Fprintf(stderr, "sockrun: writing the report: %v\n", err)
 		return exitUsage
 	}
-	if *outFile != "" {
-		fmt.Fprintf(stderr, "%s; report in %s\n", report.Summary(), *outFile)
+	if outFile != "" {
+		fmt.Fprintf(stderr, "%s; report in %s\n", report.Summary(), outFile)
 	}
 	return exitStatus(ctx, report)
 }
@@ -470,10 +570,5 @@ func plural(n int, what string) string {
 // colorful reports whether w is a terminal that wants colour: not when
 // NO_COLOR is set (no-color.org) or TERM is dumb.
 func colorful(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok || os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return os.Getenv("NO_COLOR") == "" && isTerminal(w)
 }

@@ -1,0 +1,60 @@
+package grade
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/sockrun/sockrun/runner"
+)
+
+const benchSpec = `
+servers:
+  echo: {behaviour: echo}
+tests:
+  - name: one message
+    steps: [{connect: echo}, {send: "hello"}, {expect: "hello"}]
+  - name: another
+    steps: [{connect: echo}, {send: "x"}, {expect: "x"}]
+`
+
+// BenchmarkGrade measures what grading adds to running the tests: Grade
+// over 50 submissions against a floor written by hand, the same runs
+// through the same pool from 50 goroutines. The spec uses a built-in
+// server, so that the figure is the grading layer's, not programs'.
+func BenchmarkGrade(b *testing.B) {
+	spec, err := runner.Parse("bench.yaml", []byte(benchSpec), runner.LoadOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	specs := []*runner.Spec{spec}
+	var subs []*Submission
+	for i := range 50 {
+		subs = append(subs, &Submission{Name: fmt.Sprint("s", i), Dir: b.TempDir()})
+	}
+	check := func(score int) {
+		if score != 2 {
+			b.Fatalf("score %d, want 2", score)
+		}
+	}
+	b.Run("grade", func(b *testing.B) {
+		for b.Loop() {
+			for _, r := range Grade(context.Background(), specs, subs, Options{Jobs: 8}) {
+				check(r.Report.Totals().Score)
+			}
+		}
+	})
+	b.Run("floor", func(b *testing.B) {
+		for b.Loop() {
+			pool := runner.NewPool(8)
+			var wg sync.WaitGroup
+			for _, s := range subs {
+				wg.Go(func() {
+					check(pool.Run(context.Background(), specs, runner.Options{Dir: s.Dir}).Totals().Score)
+				})
+			}
+			wg.Wait()
+		}
+	})
+}
