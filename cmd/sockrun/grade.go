@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"sync"
 
-	"github.com/sockrun/sockrun/grade"
 	"github.com/sockrun/sockrun/runner"
 )
 
@@ -21,7 +20,7 @@ func gradeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	var f runFlags
 	f.register(fs)
 	buildCmd := fs.String("build", "", "command to build each submission")
-	buildTimeout := fs.Duration("build-timeout", grade.DefaultBuildTimeout, "bound on each build")
+	buildTimeout := fs.Duration("build-timeout", runner.DefaultBuildTimeout, "bound on each build")
 	reportsDir := fs.String("reports", "", "write one report per submission here")
 	pos, err := parse(fs, args)
 	if f.help {
@@ -38,7 +37,7 @@ func gradeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err != nil {
 		return usageError(stderr, err)
 	}
-	opts := grade.Options{Run: cfg.opts, Jobs: f.jobs, BuildTimeout: *buildTimeout}
+	opts := runner.GradeOptions{Run: cfg.opts, Jobs: f.jobs, BuildTimeout: *buildTimeout}
 	if *buildCmd != "" {
 		if opts.Build, err = runner.SplitCommand(*buildCmd); err != nil || len(opts.Build) == 0 {
 			return usageError(stderr, fmt.Errorf("--build %q: %v", *buildCmd, orEmpty(err)))
@@ -47,7 +46,7 @@ func gradeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if *buildTimeout <= 0 {
 		return usageError(stderr, fmt.Errorf("--build-timeout %s: expected a duration above 0", *buildTimeout))
 	}
-	subs, err := grade.NewSubmissions(pos[1:])
+	subs, err := runner.NewSubmissions(pos[1:])
 	if err != nil {
 		return usageError(stderr, err)
 	}
@@ -59,13 +58,13 @@ func gradeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if tests == 0 {
 		return usageError(stderr, fmt.Errorf("--filter %q matches no test", f.filter))
 	}
-	subs = grade.Shard(subs, cfg.shard)
+	subs = runner.ShardSubmissions(subs, cfg.shard)
 	var names []string
 	if *reportsDir != "" {
 		if err := os.MkdirAll(*reportsDir, 0o755); err != nil {
 			return usageError(stderr, err)
 		}
-		names = grade.ReportNames(subs, runner.FormatExt(f.format))
+		names = runner.ReportNames(subs, runner.FormatExt(f.format))
 	}
 	// The CSV's file is made before grading, so that a path that cannot
 	// be written fails now rather than after a minute's work.
@@ -79,15 +78,15 @@ func gradeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		csvOut = file
 	}
 
-	progress := grade.NewProgress(stderr, isTerminal(stderr), len(subs), tests)
-	index := map[*grade.Submission]int{}
+	progress := runner.NewProgress(stderr, isTerminal(stderr), len(subs), tests)
+	index := map[*runner.Submission]int{}
 	for i, s := range subs {
 		index[s] = i
 	}
 	var mu sync.Mutex
 	var writeErrs []error
 	opts.OnTest = progress.Test
-	opts.OnDone = func(r *grade.Result) {
+	opts.OnDone = func(r *runner.GradeResult) {
 		progress.Done(r)
 		if names == nil {
 			return
@@ -101,9 +100,9 @@ func gradeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			mu.Unlock()
 		}
 	}
-	results := grade.Grade(ctx, specs, subs, opts)
+	results := runner.Grade(ctx, specs, subs, opts)
 	progress.Finish(results)
-	if err := grade.WriteCSV(csvOut, results); err != nil {
+	if err := runner.WriteCSV(csvOut, results); err != nil {
 		writeErrs = append(writeErrs, fmt.Errorf("writing the grades: %v", err))
 	}
 	if err := errors.Join(writeErrs...); err != nil {
@@ -175,8 +174,8 @@ func mergeCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	// Merged in memory first: a failed merge leaves no half-written file.
 	var b bytes.Buffer
-	if grade.IsCSV(inputs[0].Data) {
-		err = grade.MergeCSV(&b, inputs)
+	if runner.IsCSV(inputs[0].Data) {
+		err = runner.MergeCSV(&b, inputs)
 	} else {
 		_, err = runner.Merge(&b, inputs)
 	}

@@ -31,7 +31,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sockrun/sockrun/grade"
 	"github.com/sockrun/sockrun/runner"
 )
 
@@ -185,7 +184,7 @@ writes what is done, marks the rest "not graded", and exits 130 or 143.
 The spec language: 'sockrun help spec' (by example), 'sockrun help reference' (every
 key, step, matcher and data form), or the README.
 `, strings.Join(runner.Formats(), ", "), strings.Join(runner.Visibilities(), ", "),
-	grade.DefaultBuildTimeout, strings.Join(grade.Header, ","))
+	runner.DefaultBuildTimeout, strings.Join(runner.CSVHeader, ","))
 
 // run is the whole CLI: main only wires it to the process.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {

@@ -1,4 +1,4 @@
-package grade
+package runner
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 type Build struct {
 	Cmd string // the command, as run
 	// Output is what it printed, stdout and stderr as they came: the
-	// first and last outputKeep bytes of it (a compiler's first errors
+	// first and last buildKeep bytes of it (a compiler's first errors
 	// and its last words are what a student needs).
 	Output string
 	// Err says why the build failed ("exit status 2", "timed out after
@@ -25,7 +25,7 @@ type Build struct {
 	Duration time.Duration
 }
 
-const outputKeep = 8 << 10
+const buildKeep = 8 << 10
 
 // build runs argv in dir, with timeout, in a process group of its own
 // that is killed whole when it times out or ctx is cancelled, and when it
@@ -81,7 +81,7 @@ func unwrapPath(err error) error {
 	return err
 }
 
-// headTail keeps the first and the last outputKeep bytes written to it.
+// headTail keeps the first and the last buildKeep bytes written to it.
 type headTail struct {
 	mu   sync.Mutex
 	head []byte
@@ -93,13 +93,13 @@ func (h *headTail) Write(p []byte) (int, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	n := len(p)
-	if room := outputKeep - len(h.head); room > 0 {
+	if room := buildKeep - len(h.head); room > 0 {
 		k := min(room, len(p))
 		h.head = append(h.head, p[:k]...)
 		p = p[k:]
 	}
 	h.tail = append(h.tail, p...)
-	if over := len(h.tail) - outputKeep; over > 0 {
+	if over := len(h.tail) - buildKeep; over > 0 {
 		h.cut += over
 		h.tail = append(h.tail[:0], h.tail[over:]...)
 	}

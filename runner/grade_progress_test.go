@@ -1,27 +1,25 @@
-package grade
+package runner
 
 import (
 	"regexp"
 	"strings"
 	"testing"
-
-	"github.com/sockrun/sockrun/runner"
 )
 
-func result(name string, score, max int, incomplete string) *Result {
-	var tests []*runner.TestResult
+func result(name string, score, max int, incomplete string) *GradeResult {
+	var tests []*TestResult
 	for i := range max {
-		tests = append(tests, &runner.TestResult{Name: "t", Points: 1, Passed: i < score})
+		tests = append(tests, &TestResult{Name: "t", Points: 1, Passed: i < score})
 	}
-	rep := &runner.Report{Incomplete: incomplete, Files: []*runner.FileResult{{Tests: tests}}}
-	return &Result{Submission: &Submission{Name: name}, Report: rep}
+	rep := &Report{Incomplete: incomplete, Files: []*FileResult{{Tests: tests}}}
+	return &GradeResult{Submission: &Submission{Name: name}, Report: rep}
 }
 
 func TestProgress(t *testing.T) {
 	done := result("subs/a", 2, 2, "")
 	below := result("subs/b", 1, 2, "")
 	stopped := result("subs/c", 0, 2, "interrupted by SIGINT")
-	all := []*Result{done, below, stopped}
+	all := []*GradeResult{done, below, stopped}
 
 	// On a terminal: one line, redrawn in place, cleared at the end.
 	var live strings.Builder

@@ -2,13 +2,13 @@
 // same specs, decoded once, through one pool of workers, so that one
 // submission's waits (gaps, sleeps, deadlines) overlap another's work.
 //
-// A submission is built first (Options.Build, in its folder, with a
+// A submission is built first (GradeOptions.Build, in its folder, with a
 // timeout), then its tests run with the folder as the programs' working
 // directory. A build that fails scores 0, with its output, and never stops
 // the others. The results come back in the order the submissions were
 // given, whatever order they finished in, so that the same class always
 // gives the same CSV.
-package grade
+package runner
 
 import (
 	"context"
@@ -20,18 +20,16 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/sockrun/sockrun/runner"
 )
 
-// Options change how a class is graded.
-type Options struct {
+// GradeOptions change how a class is graded.
+type GradeOptions struct {
 	// Run is how each submission's tests run. Its Dir is set to each
 	// submission's folder; its Jobs and Shard are not used (Jobs is the
 	// pool's; a grader shards submissions, see Shard).
-	Run runner.Options
+	Run Options
 	// Jobs bounds the tests running at once across all submissions; 0:
-	// DefaultJobs.
+	// DefaultGradeJobs.
 	Jobs int
 	// Build, if set, is the command run in each submission's folder
 	// before its tests, as its words (no shell).
@@ -39,17 +37,17 @@ type Options struct {
 	// BuildTimeout bounds each build; 0: DefaultBuildTimeout.
 	BuildTimeout time.Duration
 	// OnTest, if set, is called as each test of a submission ends.
-	OnTest func(sub *Submission, r *runner.TestResult)
+	OnTest func(sub *Submission, r *TestResult)
 	// OnDone, if set, is called as each submission is graded (or found
 	// not gradable), from the goroutine that graded it.
-	OnDone func(r *Result)
+	OnDone func(r *GradeResult)
 }
 
-// DefaultBuildTimeout bounds a build when Options.BuildTimeout is 0: a
+// DefaultBuildTimeout bounds a build when GradeOptions.BuildTimeout is 0: a
 // student's make takes seconds; one that hangs must not hold the class.
 const DefaultBuildTimeout = 2 * time.Minute
 
-// DefaultJobs is -j when it is not given: 4 tests at once per CPU.
+// DefaultGradeJobs is -j when it is not given: 4 tests at once per CPU.
 //
 // Grading is mostly waiting (a spec's own gaps, sleeps and deadlines,
 // programs starting and stopping), so more tests than CPUs overlap the
@@ -59,7 +57,7 @@ const DefaultBuildTimeout = 2 * time.Minute
 // -j 16, with the same scores; at -j 32 and 64 it was no faster and 8 and
 // 14 correct tests failed (BENCHMARKS.md). 4 per CPU is the fast end with
 // room to spare for a machine that is busy with something else too.
-func DefaultJobs() int { return 4 * runtime.NumCPU() }
+func DefaultGradeJobs() int { return 4 * runtime.NumCPU() }
 
 // A Submission is a folder to grade.
 type Submission struct {
@@ -93,7 +91,7 @@ func NewSubmissions(paths []string) ([]*Submission, error) {
 // by name, byte by byte, so that every machine of a class graded in
 // shards picks the same ones, whatever order its shell or find(1) listed
 // the folders in. The share keeps the order given.
-func Shard(subs []*Submission, sh runner.Shard) []*Submission {
+func ShardSubmissions(subs []*Submission, sh Shard) []*Submission {
 	if sh.N <= 1 {
 		return subs
 	}
@@ -114,24 +112,24 @@ func Shard(subs []*Submission, sh runner.Shard) []*Submission {
 	return out
 }
 
-// A Result is what grading one submission found.
-type Result struct {
+// A GradeResult is what grading one submission found.
+type GradeResult struct {
 	Submission *Submission
 	// Build is the build's outcome; nil when there is no build, or it
 	// never ran (the grading was interrupted first).
 	Build *Build
 	// Report holds the submission's tests. When the build failed, every
 	// test failed as not run, with the build's output.
-	Report *runner.Report
+	Report *Report
 }
 
 // Graded reports whether the submission has a grade: its run finished.
-func (r *Result) Graded() bool { return r.Report.Incomplete == "" }
+func (r *GradeResult) Graded() bool { return r.Report.Incomplete == "" }
 
 // Note is why the submission scored what it did, when that is not the
 // tests' doing: its build failed, its program could not run at all (no
 // test got past setting up, all for one reason), or it was not graded.
-func (r *Result) Note() string {
+func (r *GradeResult) Note() string {
 	switch {
 	case !r.Graded():
 		return "not graded: " + r.Report.Incomplete
@@ -141,7 +139,7 @@ func (r *Result) Note() string {
 	why := ""
 	for _, f := range r.Report.Files {
 		for _, t := range f.Tests {
-			if t.Failure == nil || t.Failure.Kind != runner.KindError || (why != "" && t.Failure.Message != why) {
+			if t.Failure == nil || t.Failure.Kind != KindError || (why != "" && t.Failure.Message != why) {
 				return ""
 			}
 			why = t.Failure.Message
@@ -158,12 +156,12 @@ func (r *Result) Note() string {
 // program it started is reaped. Cancelling ctx ends it early: the
 // submissions being graded are incomplete, the rest are not graded (no
 // build runs), and every result says so.
-func Grade(ctx context.Context, specs []*runner.Spec, subs []*Submission, opts Options) []*Result {
+func Grade(ctx context.Context, specs []*Spec, subs []*Submission, opts GradeOptions) []*GradeResult {
 	jobs := opts.Jobs
 	if jobs <= 0 {
-		jobs = DefaultJobs()
+		jobs = DefaultGradeJobs()
 	}
-	pool := runner.NewPool(jobs)
+	pool := NewPool(jobs)
 	// At most jobs submissions are under way at once: enough that a free
 	// worker always finds a test waiting (each submission under way has
 	// one running or waiting), few enough that submissions finish in
@@ -171,7 +169,7 @@ func Grade(ctx context.Context, specs []*runner.Spec, subs []*Submission, opts O
 	underway := make(chan struct{}, jobs)
 	// Builds are compilers: CPU-bound, so one per CPU.
 	builds := make(chan struct{}, runtime.NumCPU())
-	results := make([]*Result, len(subs))
+	results := make([]*GradeResult, len(subs))
 	var wg sync.WaitGroup
 	for i, sub := range subs {
 		select {
@@ -192,12 +190,12 @@ func Grade(ctx context.Context, specs []*runner.Spec, subs []*Submission, opts O
 }
 
 // gradeOne builds and tests one submission.
-func gradeOne(ctx context.Context, pool *runner.Pool, specs []*runner.Spec, sub *Submission, opts Options, builds chan struct{}) *Result {
-	res := &Result{Submission: sub}
+func gradeOne(ctx context.Context, pool *Pool, specs []*Spec, sub *Submission, opts GradeOptions, builds chan struct{}) *GradeResult {
+	res := &GradeResult{Submission: sub}
 	run := opts.Run
-	run.Dir, run.Shard = sub.Dir, runner.Shard{}
+	run.Dir, run.Shard = sub.Dir, Shard{}
 	if opts.OnTest != nil {
-		run.OnTest = func(_ *runner.Spec, r *runner.TestResult) { opts.OnTest(sub, r) }
+		run.OnTest = func(_ *Spec, r *TestResult) { opts.OnTest(sub, r) }
 	}
 	if len(opts.Build) > 0 && ctx.Err() == nil {
 		select {
@@ -231,26 +229,26 @@ func gradeOne(ctx context.Context, pool *runner.Pool, specs []*runner.Spec, sub 
 // test fails as not run, and one of them carries the build's output (the
 // first that is not hidden, since a hidden test shows no output), so
 // that each format shows the score (0), the maximum and why.
-func buildFailed(specs []*runner.Spec, opts runner.Options, b *Build) *runner.Report {
+func buildFailed(specs []*Spec, opts Options, b *Build) *Report {
 	now := time.Now
 	if opts.Now != nil {
 		now = opts.Now
 	}
-	rep := &runner.Report{Started: now()}
-	var all []*runner.TestResult
+	rep := &Report{Started: now()}
+	var all []*TestResult
 	for _, spec := range specs {
-		fr := &runner.FileResult{File: spec.File, Name: spec.Name, About: spec.About}
-		for _, t := range runner.Selected(spec, opts) {
-			f := &runner.Failure{Kind: runner.KindError, Pos: t.Pos, Offset: -1,
+		fr := &FileResult{File: spec.File, Name: spec.Name, About: spec.About}
+		for _, t := range Selected(spec, opts) {
+			f := &Failure{Kind: KindError, Pos: t.Pos, Offset: -1,
 				Message: "not run: the build failed: " + b.Err}
 			// No hint: it names a bug in a program that never ran.
-			tr := &runner.TestResult{Name: t.Name, Pos: t.Pos, Points: t.Points, Hidden: t.Hidden, Failure: f}
+			tr := &TestResult{Name: t.Name, Pos: t.Pos, Points: t.Points, Hidden: t.Hidden, Failure: f}
 			fr.Tests = append(fr.Tests, tr)
 			all = append(all, tr)
 		}
 		rep.Files = append(rep.Files, fr)
 	}
-	shown := max(slices.IndexFunc(all, func(t *runner.TestResult) bool { return !t.Hidden }), 0)
+	shown := max(slices.IndexFunc(all, func(t *TestResult) bool { return !t.Hidden }), 0)
 	for i, t := range all {
 		if i == shown {
 			t.Failure.Output = "build output (" + b.Cmd + "):\n" + b.Output

@@ -1,4 +1,4 @@
-package grade
+package runner
 
 import (
 	"bytes"
@@ -10,8 +10,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/sockrun/sockrun/runner"
 )
 
 func subs(names ...string) []*Submission {
@@ -33,27 +31,27 @@ func names(ss []*Submission) []string {
 func TestShard(t *testing.T) {
 	for _, tc := range []struct {
 		given []string
-		shard runner.Shard
+		shard Shard
 		want  []string
 	}{
-		{[]string{"a", "b", "c"}, runner.Shard{}, []string{"a", "b", "c"}},
+		{[]string{"a", "b", "c"}, Shard{}, []string{"a", "b", "c"}},
 		// Dealt by sorted name, kept in the order given.
-		{[]string{"c", "a", "d", "b", "e"}, runner.Shard{K: 1, N: 2}, []string{"c", "a", "e"}},
-		{[]string{"c", "a", "d", "b", "e"}, runner.Shard{K: 2, N: 2}, []string{"d", "b"}},
+		{[]string{"c", "a", "d", "b", "e"}, Shard{K: 1, N: 2}, []string{"c", "a", "e"}},
+		{[]string{"c", "a", "d", "b", "e"}, Shard{K: 2, N: 2}, []string{"d", "b"}},
 		// Byte order, not the locale's: "B" before "a".
-		{[]string{"a", "B"}, runner.Shard{K: 1, N: 2}, []string{"B"}},
-		{[]string{"a"}, runner.Shard{K: 3, N: 3}, nil},
+		{[]string{"a", "B"}, Shard{K: 1, N: 2}, []string{"B"}},
+		{[]string{"a"}, Shard{K: 3, N: 3}, nil},
 	} {
-		got := names(Shard(subs(tc.given...), tc.shard))
+		got := names(ShardSubmissions(subs(tc.given...), tc.shard))
 		if !slices.Equal(got, tc.want) {
-			t.Errorf("Shard(%v, %v) = %v, want %v", tc.given, tc.shard, got, tc.want)
+			t.Errorf("ShardSubmissions(%v, %v) = %v, want %v", tc.given, tc.shard, got, tc.want)
 		}
 	}
 	// Every submission is in exactly one shard.
 	all := subs("q", "w", "e", "r", "t", "y", "u")
 	seen := map[string]int{}
 	for k := 1; k <= 3; k++ {
-		for _, s := range Shard(all, runner.Shard{K: k, N: 3}) {
+		for _, s := range ShardSubmissions(all, Shard{K: k, N: 3}) {
 			seen[s.Name]++
 		}
 	}
@@ -75,40 +73,40 @@ func TestReportNames(t *testing.T) {
 func TestHeadTail(t *testing.T) {
 	var h headTail
 	fmt.Fprint(&h, "start\n")
-	fmt.Fprint(&h, strings.Repeat("x", 3*outputKeep))
+	fmt.Fprint(&h, strings.Repeat("x", 3*buildKeep))
 	fmt.Fprint(&h, "end\n")
 	s := h.String()
 	if !strings.HasPrefix(s, "start\n") || !strings.HasSuffix(s, "end\n") {
 		t.Errorf("head or tail lost: %q...%q", s[:10], s[len(s)-10:])
 	}
-	if !strings.Contains(s, fmt.Sprintf("... (%d bytes cut) ...", 3*outputKeep+10-2*outputKeep)) {
+	if !strings.Contains(s, fmt.Sprintf("... (%d bytes cut) ...", 3*buildKeep+10-2*buildKeep)) {
 		t.Errorf("no cut note in %d bytes", len(s))
 	}
-	if len(s) > 2*outputKeep+100 {
-		t.Errorf("kept %d bytes, want about %d", len(s), 2*outputKeep)
+	if len(s) > 2*buildKeep+100 {
+		t.Errorf("kept %d bytes, want about %d", len(s), 2*buildKeep)
 	}
 }
 
 func TestMergeCSV(t *testing.T) {
-	in := func(name, body string) runner.MergeInput {
-		return runner.MergeInput{Name: name, Data: []byte(strings.Join(Header, ",") + "\n" + body)}
+	in := func(name, body string) MergeInput {
+		return MergeInput{Name: name, Data: []byte(strings.Join(CSVHeader, ",") + "\n" + body)}
 	}
 	var b bytes.Buffer
-	err := MergeCSV(&b, []runner.MergeInput{
+	err := MergeCSV(&b, []MergeInput{
 		in("2.csv", "b,1,2,1,1,\"x;y, z\",\n"),
 		in("1.csv", "c,2,2,2,0,,\na,0,2,0,2,,build failed: make: exit status 2\n"),
 	})
-	want := strings.Join(Header, ",") + "\na,0,2,0,2,,build failed: make: exit status 2\nb,1,2,1,1,\"x;y, z\",\nc,2,2,2,0,,\n"
+	want := strings.Join(CSVHeader, ",") + "\na,0,2,0,2,,build failed: make: exit status 2\nb,1,2,1,1,\"x;y, z\",\nc,2,2,2,0,,\n"
 	if err != nil || b.String() != want {
 		t.Errorf("MergeCSV = %q, %v; want %q", b.String(), err, want)
 	}
 	for _, tc := range []struct {
-		inputs []runner.MergeInput
+		inputs []MergeInput
 		err    string
 	}{
-		{[]runner.MergeInput{in("1.csv", "a,1,1,1,0,,\n"), in("2.csv", "a,1,1,1,0,,\n")}, "submission a is in both 1.csv and 2.csv"},
-		{[]runner.MergeInput{{Name: "x.csv", Data: []byte("name,score\n")}}, "x.csv: expected the header"},
-		{[]runner.MergeInput{in("1.csv", "a,\"1\n")}, "1.csv: "},
+		{[]MergeInput{in("1.csv", "a,1,1,1,0,,\n"), in("2.csv", "a,1,1,1,0,,\n")}, "submission a is in both 1.csv and 2.csv"},
+		{[]MergeInput{{Name: "x.csv", Data: []byte("name,score\n")}}, "x.csv: expected the header"},
+		{[]MergeInput{in("1.csv", "a,\"1\n")}, "1.csv: "},
 	} {
 		err := MergeCSV(&bytes.Buffer{}, tc.inputs)
 		if err == nil || !strings.Contains(err.Error(), tc.err) {
@@ -118,7 +116,7 @@ func TestMergeCSV(t *testing.T) {
 }
 
 func TestGrade(t *testing.T) {
-	spec, err := runner.Parse("g.yaml", []byte(`
+	spec, err := Parse("g.yaml", []byte(`
 servers:
   echo: {behaviour: echo}
 tests:
@@ -127,11 +125,11 @@ tests:
     steps: [{connect: echo}, {send: "a"}, {expect: "a"}]
   - name: shown one
     steps: [{connect: echo}, {send: "b"}, {expect: "b"}]
-`), runner.LoadOptions{})
+`), LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	specs := []*runner.Spec{spec}
+	specs := []*Spec{spec}
 	var subs []*Submission
 	for _, name := range []string{"ok", "broken", "ok2"} {
 		dir := t.TempDir()
@@ -144,7 +142,7 @@ tests:
 		}
 		subs = append(subs, &Submission{Name: name, Dir: dir})
 	}
-	opts := Options{Jobs: 2, Build: []string{"sh", "build.sh"}}
+	opts := GradeOptions{Jobs: 2, Build: []string{"sh", "build.sh"}}
 
 	res := Grade(context.Background(), specs, subs, opts)
 	if got := []string{res[0].Submission.Name, res[1].Submission.Name, res[2].Submission.Name}; !slices.Equal(got, []string{"ok", "broken", "ok2"}) {

@@ -1,4 +1,4 @@
-package grade
+package runner
 
 import (
 	"bytes"
@@ -8,14 +8,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/sockrun/sockrun/runner"
 )
 
-// Header is the CSV's first row. The first six columns are SPEC.md's;
+// CSVHeader is the CSV's first row. The first six columns are SPEC.md's;
 // note says why a submission scored what it did when that is not its
 // tests' doing (its build failed, it was not graded).
-var Header = []string{"submission", "score", "max_score", "passed", "failed", "failed_tests", "note"}
+var CSVHeader = []string{"submission", "score", "max_score", "passed", "failed", "failed_tests", "note"}
 
 // WriteCSV writes one row per result, in the order given, quoted as RFC
 // 4180 says. failed counts the tests that did not pass (skipped ones
@@ -23,9 +21,9 @@ var Header = []string{"submission", "score", "max_score", "passed", "failed", "f
 // "spec: test" when there is more than one spec. A submission that was
 // not graded has no score, passed or failed: a blank, never a 0 that
 // reads as a grade.
-func WriteCSV(w io.Writer, results []*Result) error {
+func WriteCSV(w io.Writer, results []*GradeResult) error {
 	cw := csv.NewWriter(w)
-	cw.Write(Header)
+	cw.Write(CSVHeader)
 	for _, r := range results {
 		cw.Write(row(r))
 	}
@@ -33,7 +31,7 @@ func WriteCSV(w io.Writer, results []*Result) error {
 	return cw.Error()
 }
 
-func row(r *Result) []string {
+func row(r *GradeResult) []string {
 	t := r.Report.Totals()
 	if !r.Graded() {
 		return []string{r.Submission.Name, "", strconv.Itoa(t.MaxScore), "", "", "", r.Note()}
@@ -58,7 +56,7 @@ func row(r *Result) []string {
 // IsCSV reports whether data looks like a grades CSV: its first line is
 // the header.
 func IsCSV(data []byte) bool {
-	return bytes.HasPrefix(data, []byte(strings.Join(Header[:2], ",")+","))
+	return bytes.HasPrefix(data, []byte(strings.Join(CSVHeader[:2], ",")+","))
 }
 
 // MergeCSV joins the grades CSVs of the shards of one class (grade
@@ -66,7 +64,7 @@ func IsCSV(data []byte) bool {
 // order in which a shell lists subs/* in the C locale, and the order
 // Shard deals submissions out in. A submission in two inputs is an
 // error: the shards overlap.
-func MergeCSV(w io.Writer, inputs []runner.MergeInput) error {
+func MergeCSV(w io.Writer, inputs []MergeInput) error {
 	var rows [][]string
 	seen := map[string]string{}
 	for _, in := range inputs {
@@ -74,8 +72,8 @@ func MergeCSV(w io.Writer, inputs []runner.MergeInput) error {
 		if err != nil {
 			return fmt.Errorf("%s: %v", in.Name, err)
 		}
-		if len(recs) == 0 || !slices.Equal(recs[0], Header) {
-			return fmt.Errorf("%s: expected the header %s", in.Name, strings.Join(Header, ","))
+		if len(recs) == 0 || !slices.Equal(recs[0], CSVHeader) {
+			return fmt.Errorf("%s: expected the header %s", in.Name, strings.Join(CSVHeader, ","))
 		}
 		for _, rec := range recs[1:] {
 			if prev, dup := seen[rec[0]]; dup {
@@ -87,7 +85,7 @@ func MergeCSV(w io.Writer, inputs []runner.MergeInput) error {
 	}
 	slices.SortFunc(rows, func(a, b []string) int { return strings.Compare(a[0], b[0]) })
 	cw := csv.NewWriter(w)
-	cw.Write(Header)
+	cw.Write(CSVHeader)
 	cw.WriteAll(rows)
 	return cw.Error()
 }

@@ -1,15 +1,13 @@
-package grade
+package runner
 
 import (
 	"context"
 	"fmt"
 	"sync"
 	"testing"
-
-	"github.com/sockrun/sockrun/runner"
 )
 
-const benchSpec = `
+const gradeBenchSpec = `
 servers:
   echo: {behaviour: echo}
 tests:
@@ -24,11 +22,11 @@ tests:
 // through the same pool from 50 goroutines. The spec uses a built-in
 // server, so that the figure is the grading layer's, not programs'.
 func BenchmarkGrade(b *testing.B) {
-	spec, err := runner.Parse("bench.yaml", []byte(benchSpec), runner.LoadOptions{})
+	spec, err := Parse("bench.yaml", []byte(gradeBenchSpec), LoadOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	specs := []*runner.Spec{spec}
+	specs := []*Spec{spec}
 	var subs []*Submission
 	for i := range 50 {
 		subs = append(subs, &Submission{Name: fmt.Sprint("s", i), Dir: b.TempDir()})
@@ -40,18 +38,18 @@ func BenchmarkGrade(b *testing.B) {
 	}
 	b.Run("grade", func(b *testing.B) {
 		for b.Loop() {
-			for _, r := range Grade(context.Background(), specs, subs, Options{Jobs: 8}) {
+			for _, r := range Grade(context.Background(), specs, subs, GradeOptions{Jobs: 8}) {
 				check(r.Report.Totals().Score)
 			}
 		}
 	})
 	b.Run("floor", func(b *testing.B) {
 		for b.Loop() {
-			pool := runner.NewPool(8)
+			pool := NewPool(8)
 			var wg sync.WaitGroup
 			for _, s := range subs {
 				wg.Go(func() {
-					check(pool.Run(context.Background(), specs, runner.Options{Dir: s.Dir}).Totals().Score)
+					check(pool.Run(context.Background(), specs, Options{Dir: s.Dir}).Totals().Score)
 				})
 			}
 			wg.Wait()

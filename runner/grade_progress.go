@@ -1,12 +1,10 @@
-package grade
+package runner
 
 import (
 	"fmt"
 	"io"
 	"sync"
 	"time"
-
-	"github.com/sockrun/sockrun/runner"
 )
 
 // Progress tells a grader how grading goes. On a terminal (live) it keeps
@@ -34,7 +32,7 @@ func NewProgress(w io.Writer, live bool, subs, tests int) *Progress {
 
 // Test counts a finished test: on a terminal, the time left is estimated
 // from tests, which finish more evenly than submissions.
-func (p *Progress) Test(*Submission, *runner.TestResult) {
+func (p *Progress) Test(*Submission, *TestResult) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.testsDone++
@@ -45,7 +43,7 @@ func (p *Progress) Test(*Submission, *runner.TestResult) {
 }
 
 // Done counts a graded submission.
-func (p *Progress) Done(r *Result) {
+func (p *Progress) Done(r *GradeResult) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !r.Graded() {
@@ -80,7 +78,7 @@ func (p *Progress) draw() {
 
 // Finish ends the live line and writes the closing line: how many were
 // graded, how long it took, and what did not get a grade.
-func (p *Progress) Finish(results []*Result) {
+func (p *Progress) Finish(results []*GradeResult) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.live && p.drawn {

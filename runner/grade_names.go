@@ -1,4 +1,4 @@
-package grade
+package runner
 
 import (
 	"path/filepath"
