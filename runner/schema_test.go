@@ -93,8 +93,8 @@ func asJSON(t *testing.T, src []byte) any {
 	return out
 }
 
-// TestSchemaValidatesEverySpec: every spec that sockrun accepts, in specs/
-// and in the testdata scripts, validates against the schema.
+// TestSchemaValidatesEverySpec: every spec that sockrun accepts, in specs/,
+// examples/protocols and the testdata scripts, validates against the schema.
 func TestSchemaValidatesEverySpec(t *testing.T) {
 	sch := compileSchema(t)
 	check := func(name string, src []byte) {
@@ -115,6 +115,22 @@ func TestSchemaValidatesEverySpec(t *testing.T) {
 	}
 	if len(specs) == 0 {
 		t.Fatal("no specs found")
+	}
+	// The protocol examples are specs, every one: one that sockrun
+	// rejected would be skipped by check, so it fails here instead.
+	examples, _ := filepath.Glob("../examples/protocols/*.yaml")
+	for _, f := range examples {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Parse(f, src, LoadOptions{Programs: map[string]string{}}); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+		check(f, src)
+	}
+	if len(examples) == 0 {
+		t.Fatal("no examples found in examples/protocols")
 	}
 	scripts, _ := filepath.Glob("../testdata/scripts/*.txtar")
 	n := 0
