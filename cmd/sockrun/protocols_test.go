@@ -54,6 +54,11 @@ func TestProtocolExamples(t *testing.T) {
 			fails: "a filter answers when the client has finished writing", why: "wrong exit status: the program exited with status 0, expected status 1",
 		},
 		{
+			spec: "tls.yaml", needs: []string{"socat"}, score: "score 6/6",
+			old: `- connect: {to: echo, tls: {server_name: localhost}}`, new: `- connect: {to: echo, tls: {server_name: wrong.example}}`,
+			fails: "an echo over TLS, the certificate checked for its name", why: "not wrong.example",
+		},
+		{
 			spec: "chat.yaml", needs: []string{"ngircd"}, score: "score 5/5",
 			old: `- expect: {silence: true, on: bob, timeout: 200ms}`, new: `- expect: {line: ":bob!~bob@127.0.0.1 PRIVMSG #room :hi alice", on: bob, timeout: 200ms}`,
 			fails: "a message to the channel reaches the others, not its sender", why: "timeout",
