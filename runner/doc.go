@@ -236,8 +236,8 @@
 // # Placeholders
 //
 // {{port}}, {{host}}, {{addr}} and {{path}} are the first server's (inside
-// a server's own run:, dir: and env:, that server's); {{NAME.port}} and so
-// on name server NAME's; {{VAR}} is a var from vars:, overridden by
+// a server's own run:, dir:, env: and files:, that server's); {{NAME.port}}
+// and so on name server NAME's; {{VAR}} is a var from vars:, overridden by
 // --var VAR=value; {{NAME}} is also a regex capture of an earlier step.
 // They are filled in strings, text:, line:, commands, dir: and env:. An
 // unknown placeholder is a spec error. In a command, a word written
