@@ -54,7 +54,7 @@ func TestProtocolExamples(t *testing.T) {
 			fails: "a filter answers when the client has finished writing", why: "wrong exit status: the program exited with status 0, expected status 1",
 		},
 		{
-			spec: "tls.yaml", needs: []string{"socat"}, score: "score 6/6",
+			spec: "tls.yaml", needs: []string{"socat", "openssl"}, score: "score 6/6",
 			old: `- connect: {to: echo, tls: {server_name: localhost}}`, new: `- connect: {to: echo, tls: {server_name: wrong.example}}`,
 			fails: "an echo over TLS, the certificate checked for its name", why: "not wrong.example",
 		},
