@@ -77,7 +77,10 @@ func newDataMatcher(b []byte) *dataMatcher {
 }
 
 func (m *dataMatcher) String() string {
-	if m.want.size <= 64 && !m.want.wild() {
+	if m.want.wild() {
+		return m.want.describe(64)
+	}
+	if m.want.size <= 64 {
 		return quote(m.want.bytes(0, m.want.size))
 	}
 	return quoteShort(m.want.bytes(0, 64), 64) + fmt.Sprintf(" (%d bytes)", m.want.size)
@@ -88,6 +91,11 @@ func (m *dataMatcher) String() string {
 func expectedBytes(m matcher, from, to int64) []byte {
 	switch m := m.(type) {
 	case *dataMatcher:
+		if m.want.wild() {
+			// Wildcards are no bytes: the description says it, not a
+			// dump that would show them as zeros.
+			return nil
+		}
 		return m.want.bytes(from, to)
 	case *containsMatcher:
 		return m.want

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -156,6 +157,36 @@ func repeatBlock(buf, period []byte) []byte {
 		return buf
 	}
 	return bytes.Repeat(period, want/len(period))
+}
+
+// describe spells the payload for a report, wildcards as {any: N}: about
+// max bytes of it, then its size.
+func (p *payload) describe(max int64) string {
+	var parts []string
+	var lit []byte
+	flush := func() {
+		if len(lit) > 0 {
+			parts = append(parts, quote(lit))
+			lit = nil
+		}
+	}
+	shown := int64(0)
+	p.each(0, min(p.size, max), func(b []byte, any bool, n int64) error {
+		if any {
+			flush()
+			parts = append(parts, fmt.Sprintf("{any: %d}", n))
+		} else {
+			lit = append(lit, b...)
+		}
+		shown += n
+		return nil
+	})
+	flush()
+	s := strings.Join(parts, " ")
+	if shown < p.size {
+		s += fmt.Sprintf("... (%d bytes)", p.size)
+	}
+	return s
 }
 
 // bytes returns the payload's bytes in [from, to), wildcards as zeros. It
