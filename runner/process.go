@@ -1,9 +1,9 @@
 package runner
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"slices"
@@ -13,63 +13,228 @@ import (
 	"time"
 )
 
-// stopGrace is how long a program has to end after SIGTERM before its
-// process group gets SIGKILL.
+// stopGrace is how long a program has to end after SIGTERM before it gets
+// SIGKILL.
 const stopGrace = 500 * time.Millisecond
 
 // outputKeep is how much of a program's stdout and stderr is kept at each
 // end; the middle of a longer output is dropped.
 const outputKeep = 4 << 10
 
-// A proc is a program under test: started in a process group of its own,
-// its stdout and stderr captured into bounded buffers, and ended with its
-// whole group.
+// A proc is a program under test: its leader (the process sockrun
+// started, in a session of its own) and every process descended from it,
+// even one that left the session or double-forked (see tree.go). Its
+// stdout and stderr are captured into bounded buffers.
 type proc struct {
 	name string // "server echo", or "run" for a client program
 	argv []string
 	cmd  *exec.Cmd
+	pid  int    // the leader's
+	born uint64 // the leader's start time, which tells it from a later process with its pid
 	out  *capBuffer
 	err  *capBuffer
-	done chan struct{} // closed once the program has exited and is reaped
+	// done is closed once the program as a whole has ended: its leader
+	// has been reaped, every other process of it has ended, and its
+	// output has been read to the end.
+	done chan struct{}
+	// leaderGone is closed once the leader has been reaped.
+	leaderGone chan struct{}
+
+	k         *keeper
+	cgroup    string // its cgroup's directory; "" if it has none
+	cgroupRel string // that cgroup as /proc/PID/cgroup names it
+	wd        int32  // the inotify watch on its cgroup.events
+	sb        *sandbox
+	markers   []string // environment entries that only its processes carry
+	readers   sync.WaitGroup
+	pipes     []*os.File // the read ends of stdout and stderr
+
+	eval sync.Mutex // one evaluation of the rule (tree.go) at a time
 
 	mu       sync.Mutex
-	state    *os.ProcessState
+	state    *os.ProcessState // the leader's
 	waitErr  error
 	exitedAt time.Time
 	stopping bool // sockrun asked it to end
+	// readying is true while sockrun waits for a server to serve: a
+	// leader that exits 0 meanwhile may have left a daemon to do it.
+	readying bool
+	target   *target           // where it serves, once it has
+	known    map[int]uint64    // without a cgroup: its processes seen, pid -> start time
+	reaped   map[int]orphanEnd // its processes that sockrun reaped as subreaper
+	holders  map[int]bool      // the processes seen serving once its leader had exited
+	watching map[int]func()    // exit watches on holders, and how to stop each
+	daemon   bool              // its leader exited 0 while another of its processes served
+	ended    bool              // it is over: what is left of it is being ended
+	left     []string          // what it left behind: "pid 1234 (redis-server)"
+	finished bool              // done is closed or about to be
 }
 
-// startProc starts argv. stdin, if not nil, is its standard input (else
-// /dev/null); keep is how much of stdout and of stderr to keep whole from
-// the start; hint is added to the message if it cannot be started.
-func startProc(name string, argv []string, dir string, env []string, stdin []byte, keep int, hint string) (*proc, error) {
-	p := &proc{name: name, argv: argv, done: make(chan struct{}),
-		out: newCapBuffer(keep, outputKeep), err: newCapBuffer(keep, outputKeep)}
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = p.out, p.err
-	if stdin != nil {
-		cmd.Stdin = bytes.NewReader(stdin)
+// An orphanEnd is how a process of a program that sockrun reaped ended.
+type orphanEnd struct {
+	comm string
+	ws   syscall.WaitStatus
+}
+
+// A procConfig is what starts a program.
+type procConfig struct {
+	name  string   // "server echo", or "run"
+	argv  []string // the command line
+	dir   string   // its working directory; "" is sockrun's
+	env   []string // the spec's env: entries
+	stdin []byte   // its standard input; nil is /dev/null
+	keep  int      // how much of stdout and stderr to keep whole from the start
+	hint  string   // added to the message if it cannot be started
+	// server says that sockrun will wait for it to serve (waitReady).
+	server bool
+	opts   *ProgramOptions
+}
+
+// startProc starts a program. It returns once the leader runs.
+func startProc(c procConfig) (*proc, error) {
+	k := getKeeper()
+	p := &proc{name: c.name, argv: c.argv, k: k, done: make(chan struct{}), leaderGone: make(chan struct{}),
+		out: newCapBuffer(c.keep, outputKeep), err: newCapBuffer(c.keep, outputKeep),
+		readying: c.server, known: map[int]uint64{}, reaped: map[int]orphanEnd{},
+		holders: map[int]bool{}, watching: map[int]func(){}}
+	notStarted := func(err error) (*proc, error) {
+		return nil, &ProgramError{Name: c.name, Cmd: strings.Join(c.argv, " "), State: "could not be started: " + err.Error() + c.hint,
+			NotStarted: true, Code: -1}
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	// A grandchild that keeps stdout open must not keep Wait waiting.
-	cmd.WaitDelay = stopGrace
-	if err := cmd.Start(); err != nil {
-		return nil, &ProgramError{Name: name, Cmd: strings.Join(argv, " "), State: "could not be started: " + startError(err) + hint,
-			NotStarted: true}
+	sb, err := newSandbox()
+	if err != nil {
+		return notStarted(fmt.Errorf("its private HOME: %w", err))
 	}
-	p.cmd = cmd
+	p.sb = sb
+	env := sb.environ(c.opts, c.env)
+	for _, kv := range env {
+		if kv == "HOME="+sb.home || kv == "TMPDIR="+sb.tmp {
+			p.markers = append(p.markers, kv)
+		}
+	}
+	outR, outW, err1 := os.Pipe()
+	errR, errW, err2 := os.Pipe()
+	if err := errors.Join(err1, err2); err != nil {
+		sb.remove()
+		return notStarted(err)
+	}
+	p.pipes = []*os.File{outR, errR}
+	var stdinW *os.File
+	cmd := exec.Command(c.argv[0], c.argv[1:]...)
+	cmd.Dir, cmd.Env = c.dir, env
+	// The program writes to pipes sockrun reads itself, so that Wait
+	// returns when the leader ends, whoever else still holds them.
+	cmd.Stdout, cmd.Stderr = outW, errW
+	if c.stdin != nil {
+		r, w, err := os.Pipe()
+		if err != nil {
+			closeAll(outR, outW, errR, errW)
+			sb.remove()
+			return notStarted(err)
+		}
+		cmd.Stdin, stdinW = r, w
+		defer r.Close()
+	}
+	// A session of its own: no terminal, and no way into sockrun's
+	// process group. Pdeathsig ends the leader if sockrun dies, even by
+	// SIGKILL (see Contain for its descendants).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
+	var cgfd *os.File
+	if k.cgroupDir != "" {
+		if dir, err := makeCgroup(k.cgroupDir); err == nil {
+			if cgfd, err = os.Open(dir); err == nil {
+				p.cgroup, p.cgroupRel = dir, k.cgroupRel+"/"+dir[len(k.cgroupDir)+1:]
+				cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, int(cgfd.Fd())
+			} else {
+				removeCgroup(dir)
+			}
+		}
+	}
+	k.starting.RLock()
+	err = cmd.Start()
+	if err != nil && p.cgroup != "" {
+		// A cgroup sockrun may make but not start a process in (a
+		// threaded or misconfigured subtree): track this one instead.
+		cmd = rebuild(cmd)
+		cmd.SysProcAttr.UseCgroupFD = false
+		err = cmd.Start()
+		cgfd.Close()
+		removeCgroup(p.cgroup)
+		p.cgroup, cgfd = "", nil
+	}
+	if err == nil {
+		p.cmd, p.pid = cmd, cmd.Process.Pid
+		st, _ := readStat(p.pid, 0)
+		p.born = st.start
+		p.known[p.pid] = st.start
+		k.add(p)
+	}
+	k.starting.RUnlock()
+	if cgfd != nil {
+		cgfd.Close()
+	}
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		closeAll(outR, errR, stdinW)
+		if p.cgroup != "" {
+			removeCgroup(p.cgroup)
+		}
+		sb.remove()
+		return nil, &ProgramError{Name: c.name, Cmd: strings.Join(c.argv, " "), State: "could not be started: " + startError(err) + c.hint,
+			NotStarted: true, Code: -1}
+	}
+	if p.cgroup != "" {
+		if k.watch(p) != nil {
+			// Without its events, look for the end as without a cgroup.
+			p.cgroup = ""
+		}
+	}
+	if stdinW != nil {
+		// Not waited for: the write ends when the program has read it
+		// all, or with EPIPE once nothing of the program is left.
+		go func() {
+			stdinW.Write(c.stdin)
+			stdinW.Close()
+		}()
+	}
+	for i, r := range p.pipes {
+		dst := []*capBuffer{p.out, p.err}[i]
+		p.readers.Add(1)
+		go func() {
+			defer p.readers.Done()
+			io.Copy(dst, r)
+		}()
+	}
 	go func() {
 		err := cmd.Wait()
-		// The leader is reaped; end whatever else is left in its group.
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		p.mu.Lock()
 		p.state, p.waitErr, p.exitedAt = cmd.ProcessState, err, time.Now()
 		p.mu.Unlock()
-		close(p.done)
+		k.leaderReaped(p.pid)
+		close(p.leaderGone)
+		p.changed()
 	}()
 	return p, nil
+}
+
+// rebuild returns a fresh Cmd like c, which has failed to start (a Cmd
+// starts once).
+func rebuild(c *exec.Cmd) *exec.Cmd {
+	n := exec.Command(c.Path, c.Args[1:]...)
+	n.Args, n.Dir, n.Env = c.Args, c.Dir, c.Env
+	n.Stdin, n.Stdout, n.Stderr = c.Stdin, c.Stdout, c.Stderr
+	attr := *c.SysProcAttr
+	n.SysProcAttr = &attr
+	return n
+}
+
+func closeAll(files ...*os.File) {
+	for _, f := range files {
+		if f != nil {
+			f.Close()
+		}
+	}
 }
 
 func startError(err error) string {
@@ -92,7 +257,7 @@ func startError(err error) string {
 // cmdline is the program's command line, for reports.
 func (p *proc) cmdline() string { return strings.Join(p.argv, " ") }
 
-// exited reports whether the program has ended.
+// exited reports whether the program as a whole has ended.
 func (p *proc) exited() bool {
 	select {
 	case <-p.done:
@@ -102,8 +267,10 @@ func (p *proc) exited() bool {
 	}
 }
 
-// stop ends the program's process group: SIGTERM, then SIGKILL after a
-// short grace. It returns once the program is reaped.
+// stop ends the program and returns once it has ended as a whole: SIGTERM
+// to the leader's process group and to the processes that serve for it,
+// SIGKILL to them after a short grace, then every other process of it
+// that is left ("left behind") is killed.
 func (p *proc) stop() {
 	p.mu.Lock()
 	p.stopping = true
@@ -111,17 +278,59 @@ func (p *proc) stop() {
 	if p.exited() {
 		return
 	}
-	pid := p.cmd.Process.Pid
-	syscall.Kill(-pid, syscall.SIGTERM)
-	t := time.NewTimer(stopGrace)
-	defer t.Stop()
-	select {
-	case <-p.done:
-		return
-	case <-t.C:
+	serving := p.servingNow()
+	groups := map[int]bool{p.pid: true}
+	for _, m := range serving {
+		groups[m.pgrp] = true
 	}
-	syscall.Kill(-pid, syscall.SIGKILL)
-	<-p.done // after SIGKILL, Wait returns within WaitDelay
+	p.signal(groups, serving, syscall.SIGTERM)
+	if !p.waitFor(serving, stopGrace) {
+		p.signal(groups, serving, syscall.SIGKILL)
+		p.waitFor(serving, stopGrace)
+	}
+	p.endRest()
+	<-p.done
+}
+
+// signal sends sig to the process groups (never sockrun's own) and to
+// the processes.
+func (p *proc) signal(groups map[int]bool, ps []member, sig syscall.Signal) {
+	own := syscall.Getpgrp()
+	for g := range groups {
+		if g > 1 && g != own {
+			signalGroup(g, sig)
+		}
+	}
+	for _, m := range ps {
+		if running(m.pid, m.start) {
+			syscall.Kill(m.pid, sig)
+		}
+	}
+}
+
+// waitFor waits until the leader has been reaped and the processes have
+// ended, or until d has passed; it reports whether they ended.
+func (p *proc) waitFor(ps []member, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	left := make(chan struct{}, len(ps))
+	for _, m := range ps {
+		stop := watchExit(m.pid, m.start, func() { left <- struct{}{} })
+		defer stop()
+	}
+	select {
+	case <-p.leaderGone:
+	case <-t.C:
+		return false
+	}
+	for range ps {
+		select {
+		case <-left:
+		case <-t.C:
+			return false
+		}
+	}
+	return true
 }
 
 // crashedWhileStopping returns an error if the program, which sockrun was
@@ -130,46 +339,97 @@ func (p *proc) stop() {
 // server that dies of a client's reset does so a few milliseconds later,
 // while another thread still serves).
 func (p *proc) crashedWhileStopping() error {
-	p.mu.Lock()
-	st := p.state
-	p.mu.Unlock()
-	if st == nil {
-		return nil
-	}
-	ws, ok := st.Sys().(syscall.WaitStatus)
+	ws, ok := p.endStatus()
 	if !ok || !ws.Signaled() || ws.Signal() == syscall.SIGTERM || ws.Signal() == syscall.SIGKILL {
 		return nil
 	}
 	return p.endingError("during the test")
 }
 
-// endingError says how the program ended, as an error: when says when
-// ("during the test").
-func (p *proc) endingError(when string) *ProgramError {
-	_, sig := p.ending()
-	return &ProgramError{Name: p.name, Cmd: strings.Join(p.argv, " "), State: p.describe(),
-		When: when, Output: p.outputTail(p.name), Signaled: sig != 0}
-}
-
-// ending returns the program's exit status, or -1 and the signal that
-// killed it. It is valid once the program has exited.
-func (p *proc) ending() (code int, sig syscall.Signal) {
+// endStatus is how the program ended: its leader's status, or, if it had
+// daemonized, that of the last process that served for it which sockrun
+// reaped. ok is false while it runs, or if that is not known.
+func (p *proc) endStatus() (syscall.WaitStatus, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.state == nil {
-		return -1, 0
+		return 0, false
 	}
-	if ws, ok := p.state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+	ws, ok := p.state.Sys().(syscall.WaitStatus)
+	if !p.daemon {
+		return ws, ok
+	}
+	for pid := range p.holders {
+		if e, ok := p.reaped[pid]; ok {
+			return e.ws, true
+		}
+	}
+	return 0, false
+}
+
+// ending returns the program's exit status, or -1 and the signal that
+// killed it (see endStatus). It is valid once the program has ended.
+func (p *proc) ending() (code int, sig syscall.Signal) {
+	ws, ok := p.endStatus()
+	switch {
+	case !ok:
+		return -1, 0
+	case ws.Signaled():
 		return -1, ws.Signal()
 	}
-	return p.state.ExitCode(), 0
+	return ws.ExitStatus(), 0
 }
 
 // describe says how the program ended, in plain words.
 func (p *proc) describe() string {
 	p.mu.Lock()
+	daemon, st, err := p.daemon, p.state, p.waitErr
+	p.mu.Unlock()
+	if !daemon {
+		return describeExit(st, err)
+	}
+	if ws, ok := p.endStatus(); ok {
+		return "(its leader had left a daemon to serve) " + describeStatus(ws)
+	}
+	return "(its leader had left a daemon to serve) ended: its daemon is gone"
+}
+
+// exitError returns the program's end as an error if it has ended on its
+// own, without sockrun asking it to: nil while it runs, or once stop was
+// called. The error says how it ended (status or signal, also in its Code
+// and Signal fields) and carries its output.
+func (p *proc) exitError(when string) *ProgramError {
+	p.mu.Lock()
+	stopping := p.stopping
+	p.mu.Unlock()
+	if stopping || !p.exited() {
+		return nil
+	}
+	return p.endingError(when)
+}
+
+// endingError says how the program ended, as an error: when says when
+// ("during the test").
+func (p *proc) endingError(when string) *ProgramError {
+	e := &ProgramError{Name: p.name, Cmd: strings.Join(p.argv, " "), State: p.describe(), When: when,
+		Output: p.outputTail(p.name), Code: -1}
+	if ws, ok := p.endStatus(); ok {
+		if ws.Signaled() {
+			e.Signal, e.Signaled = ws.Signal(), true
+		} else {
+			e.Code = ws.ExitStatus()
+		}
+	}
+	return e
+}
+
+// leftBehind names the processes the program left running when its
+// leader ended, which sockrun then ended: "pid 1234 (redis-server)".
+// Complete once done is closed.
+func (p *proc) leftBehind() []string {
+	p.mu.Lock()
 	defer p.mu.Unlock()
-	return describeExit(p.state, p.waitErr)
+	return append([]string(nil), p.left...)
 }
 
 func describeExit(st *os.ProcessState, err error) string {
@@ -262,6 +522,17 @@ func shorten(s string, keep int) string {
 	return fmt.Sprintf("%s\n[... %d bytes not shown ...]\n%s", s[:keep], len(s)-2*keep, s[len(s)-keep:])
 }
 
+func describeStatus(ws syscall.WaitStatus) string {
+	if ws.Signaled() {
+		s := "was killed by signal " + signalName(ws.Signal())
+		if ws.CoreDump() {
+			s += ", core dumped"
+		}
+		return s
+	}
+	return fmt.Sprintf("exited with status %d", ws.ExitStatus())
+}
+
 // A ProgramError is a program under test that ended when it should not
 // have, or could not start.
 type ProgramError struct {
@@ -278,6 +549,11 @@ type ProgramError struct {
 	// Signaled says it was killed by a signal (a crash), rather than
 	// exited with a status.
 	Signaled bool
+	// Code is its exit status, or -1 if it was killed by a signal, or
+	// has not ended.
+	Code int
+	// Signal is the signal that killed it, or 0.
+	Signal syscall.Signal
 }
 
 func (e *ProgramError) Error() string {

@@ -3,9 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 )
 
@@ -19,6 +17,8 @@ type programServer struct {
 	// socket talking to it stops waiting for a reply.
 	ended context.Context
 	base  string // the working directory it was given (Options.Dir)
+	opts  *ProgramOptions
+	left  []string // what instances before a restart left behind
 }
 
 func (p *programServer) addr() Addr { return p.a }
@@ -30,10 +30,12 @@ func (p *programServer) addr() Addr { return p.a }
 // restart the address is kept, whatever happens.
 // clean removes what the address needed (a temporary directory); the
 // server owns it from now on.
-func startProgramServer(ctx context.Context, srv *Server, addrs map[string]Addr, base string, clean func(), restart bool) (*programServer, error) {
+func startProgramServer(ctx context.Context, srv *Server, addrs map[string]Addr, base string, clean func(), restart bool, opts *ProgramOptions) (*programServer, error) {
 	a := addrs[srv.Name]
 	for attempt := 1; ; attempt++ {
-		p, err := tryProgramServer(ctx, srv, a, addrs, base, restart)
+		// The first attempt has ended as a whole (stop waits for that)
+		// before a second starts: never two copies at once.
+		p, err := tryProgramServer(ctx, srv, a, addrs, base, restart, opts)
 		if err == nil {
 			p.clean = clean
 			return p, nil
@@ -69,7 +71,7 @@ func withAddr(addrs map[string]Addr, name string, a Addr) map[string]Addr {
 	return out
 }
 
-func tryProgramServer(ctx context.Context, srv *Server, a Addr, addrs map[string]Addr, base string, restart bool) (*programServer, error) {
+func tryProgramServer(ctx context.Context, srv *Server, a Addr, addrs map[string]Addr, base string, restart bool, opts *ProgramOptions) (*programServer, error) {
 	e := newEnv(withAddr(addrs, srv.Name, a))
 	if err := writeFiles(srv, e); err != nil {
 		return nil, err
@@ -84,22 +86,23 @@ func tryProgramServer(ctx context.Context, srv *Server, a Addr, addrs map[string
 	}
 	name := "server " + srv.Name
 	// The whole output, up to maxOutput, so that a wait: step can match it.
-	p, err := startProc(name, argv, dir, environ, nil, maxOutput, srv.Run.startHint())
+	p, err := startProc(procConfig{name: name, argv: argv, dir: dir, env: environ, keep: maxOutput,
+		hint: srv.Run.startHint(), server: true, opts: opts})
 	if err != nil {
 		return nil, err
 	}
-	ok, err := waitReady(ctx, p, a, srv.Ready)
+	ok, elsewhere, err := waitReady(ctx, p, a, srv.Ready)
 	exited := p.exited() // before stop, which ends it either way
 	if ok && err == nil && !exited {
 		ended, cancel := context.WithCancel(context.Background())
 		go func() { <-p.done; cancel() }()
-		return &programServer{srv: srv, proc: p, a: a, ended: ended, base: base}, nil
+		return &programServer{srv: srv, proc: p, a: a, ended: ended, base: base, opts: opts}, nil
 	}
 	p.stop()
 	if err != nil {
 		return nil, err
 	}
-	pe := &ProgramError{Name: name, Cmd: strings.Join(argv, " "), Output: p.outputTail(name)}
+	pe := &ProgramError{Name: name, Cmd: strings.Join(argv, " "), Output: p.outputTail(name), Code: -1}
 	switch {
 	case exited && restart:
 		pe = p.endingError("")
@@ -111,12 +114,35 @@ func tryProgramServer(ctx context.Context, srv *Server, a Addr, addrs map[string
 	case exited:
 		pe = p.endingError("")
 		pe.When = fmt.Sprintf("before it served on %s", a)
+		if elsewhere != "" {
+			pe.When += fmt.Sprintf(" (it %s %s: %s)", listensVerb(a), elsewhere, bindAdvice(a))
+		}
 	default:
 		pe.TimedOut = true
+		pe.Code, pe.Signal = -1, 0
 		pe.State = fmt.Sprintf("did not serve on %s within %s", a, srv.Ready)
 		pe.When = fmt.Sprintf("(ready: %s); does it take the port from its arguments, as %q does?", srv.Ready, srv.Run)
+		if elsewhere != "" {
+			pe.When = fmt.Sprintf("(ready: %s): it %s %s, not on %s: %s", srv.Ready, listensVerb(a), elsewhere, a, bindAdvice(a))
+		}
 	}
 	return nil, pe
+}
+
+// listensVerb says what a program does with a socket that would serve a.
+func listensVerb(a Addr) string {
+	if a.Network == "udp" || a.Network == "unixgram" {
+		return "is bound to"
+	}
+	return "listens on"
+}
+
+// bindAdvice says what to do about a program that serves elsewhere.
+func bindAdvice(a Addr) string {
+	if a.Path != "" {
+		return "bind the path you were given"
+	}
+	return "bind the address you were given"
 }
 
 // programDirEnv resolves a program's working directory (relative to the
@@ -146,48 +172,17 @@ func programDirEnv(srv *Server, e *env, base string) (string, []string, error) {
 // exitError returns the program's ending as an error if it ended on its
 // own, while sockrun had not asked it to.
 func (p *programServer) exitError() error {
-	pr := p.proc
-	pr.mu.Lock()
-	stopping := pr.stopping
-	pr.mu.Unlock()
-	if stopping || !pr.exited() {
-		return nil
+	if e := p.proc.exitError("during the test"); e != nil {
+		return e
 	}
-	return pr.endingError("during the test")
+	return nil
 }
 
 // dying reports whether the program has ended or is ending, without
 // waiting: a connection of its that reset or reached its end may then
-// have done so because the program died.
-func (p *programServer) dying() bool {
-	if p.proc.exited() {
-		return true
-	}
-	return procExiting(p.proc.cmd.Process.Pid)
-}
-
-// procExiting reports whether process pid is a zombie or on its way out
-// (PF_EXITING): by the time a dying process's sockets are closed, the
-// kernel has marked it so, so a reset seen by a peer can be told apart
-// from a close() the program made.
-func procExiting(pid int) bool {
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return true // gone
-	}
-	// pid (comm) state ppid pgrp session tty_nr tpgid flags ...
-	s := string(stat)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 7 {
-		return false
-	}
-	if f[0] == "Z" || f[0] == "X" {
-		return true
-	}
-	flags, err := strconv.ParseUint(f[6], 10, 64)
-	const pfExiting = 0x4
-	return err == nil && flags&pfExiting != 0
-}
+// have done so because the program died (see proc.dying: its leader is
+// gone or going, and none of its processes that still runs serves).
+func (p *programServer) dying() bool { return p.proc.dying() }
 
 func (p *programServer) stop() stopResult {
 	err := p.exitError()
@@ -214,5 +209,15 @@ func (p *programServer) restart(ctx context.Context, addrs map[string]Addr) (ser
 		p.clean()
 		return nil, err
 	}
-	return startProgramServer(ctx, p.srv, withAddr(addrs, p.srv.Name, p.a), p.base, p.clean, true)
+	next, err := startProgramServer(ctx, p.srv, withAddr(addrs, p.srv.Name, p.a), p.base, p.clean, true, p.opts)
+	if err != nil {
+		return nil, err
+	}
+	next.left = append(p.left, p.proc.leftBehind()...)
+	return next, nil
+}
+
+// leftBehind names what this server's instances left behind.
+func (p *programServer) leftBehind() []string {
+	return append(append([]string(nil), p.left...), p.proc.leftBehind()...)
 }

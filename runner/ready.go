@@ -1,174 +1,218 @@
 package runner
 
 import (
-	"bufio"
 	"context"
+	"fmt"
 	"net"
-	"os"
-	"runtime"
-	"strconv"
+	"net/netip"
+	"slices"
 	"strings"
+	"syscall"
 	"time"
 )
 
-// waitReady waits until the program serves at a: a stream socket listens
-// there, a datagram socket is bound there. It returns early if the program
-// exits. On Linux it reads /proc/net, so the probe opens no connection (a
-// probe connection is a real client and would trip a server that accepts
-// one client at a time); elsewhere it connects, with backoff.
-func waitReady(ctx context.Context, p *proc, a Addr, within time.Duration) (bool, error) {
+// A program serves its address when one of its own processes holds a
+// socket that a client of that address reaches: a TCP socket listening,
+// or a UDP socket bound, on its port and on its address or a wildcard
+// that covers it; a Unix socket listening (stream) or bound (datagram) at
+// its path. The rule for addresses is the kernel's:
+//
+//   - 0.0.0.0 serves every IPv4 address of the machine, 127.0.0.1 among them;
+//   - :: serves every IPv6 address, and every IPv4 address too unless the
+//     socket is IPV6_V6ONLY (a client of 127.0.0.1 reaches a dual-stack
+//     listener on ::);
+//   - ::ffff:127.0.0.1 on an IPv6 socket serves 127.0.0.1;
+//   - any other address serves only itself: 127.0.0.2 does not serve
+//     127.0.0.1, 0.0.0.0 does not serve ::1.
+//
+// A host name serves if one of the addresses it resolves to is served.
+// The socket must be the program's: when graders run several sockruns at
+// once, two may pick the same port, and a socket on it may be another
+// run's program, which a test would then talk to.
+
+// A target is an address, resolved for checking who serves it.
+type target struct {
+	a   Addr
+	ips []netip.Addr // a.Host, resolved
+	// dev and ino identify the file of a Unix socket path once it exists.
+	dev, ino uint64
+}
+
+func newTarget(ctx context.Context, a Addr) (*target, error) {
+	t := &target{a: a}
+	if a.Path != "" {
+		return t, nil
+	}
+	if ip, err := netip.ParseAddr(a.Host); err == nil {
+		t.ips = []netip.Addr{ip.Unmap()}
+		return t, nil
+	}
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", a.Host)
+	if err != nil {
+		return nil, fmt.Errorf("host %s: %w", a.Host, err)
+	}
+	for _, ip := range ips {
+		t.ips = append(t.ips, ip.Unmap())
+	}
+	return t, nil
+}
+
+func (t *target) stream() bool { return t.a.Network == "tcp" || t.a.Network == "unix" }
+
+// serves reports whether socket s serves the target.
+func (t *target) serves(s sockInfo) bool {
+	if t.a.Path != "" {
+		return t.ino != 0 && s.vfsIno == t.ino && s.vfsDev == t.dev
+	}
+	if s.port != t.a.Port {
+		return false
+	}
+	bound := s.addr
+	if bound.Is4In6() {
+		bound = bound.Unmap()
+	}
+	for _, ip := range t.ips {
+		switch {
+		case bound == ip:
+			return true
+		case bound == netip.IPv4Unspecified():
+			if ip.Is4() {
+				return true
+			}
+		case bound == netip.IPv6Unspecified():
+			if ip.Is6() || !s.v6only {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// sockets returns the sockets on the machine that serve the target,
+// whoever holds them.
+func (t *target) sockets() ([]sockInfo, error) {
+	var all []sockInfo
+	var err error
+	if t.a.Path != "" {
+		var st syscall.Stat_t
+		if syscall.Stat(t.a.Path, &st) != nil {
+			return nil, nil // not bound yet
+		}
+		t.dev, t.ino = st.Dev, st.Ino
+		all, err = diagUnix(t.stream())
+	} else {
+		all, err = diagInet(t.stream(), t.a.Port)
+	}
+	out := all[:0]
+	for _, s := range all {
+		if t.serves(s) {
+			out = append(out, s)
+		}
+	}
+	return out, err
+}
+
+// held returns the sockets among socks that a process of the program
+// holds.
+func (p *proc) held(socks []sockInfo) []sockInfo {
+	if len(socks) == 0 {
+		return nil
+	}
+	want := map[uint32]bool{}
+	for _, s := range socks {
+		want[s.inode] = true
+	}
+	mine := map[uint32]bool{}
+	for _, m := range p.members() {
+		socketInodes(m.pid, func(ino uint32) bool {
+			if want[ino] {
+				mine[ino] = true
+			}
+			return false
+		})
+	}
+	var out []sockInfo
+	for _, s := range socks {
+		if mine[s.inode] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// waitReady waits until the program serves a, for at most within. It
+// returns early if the program ends or ctx is done. Nothing connects to
+// the program to find out: a probe connection is a real client, and would
+// trip a server that accepts one client at a time. When it does not
+// serve, elsewhere says where it listens instead, if anywhere.
+func waitReady(ctx context.Context, p *proc, a Addr, within time.Duration) (ok bool, elsewhere string, err error) {
+	defer func() {
+		p.mu.Lock()
+		p.readying = false
+		p.mu.Unlock()
+		p.changed() // a leader that exited meanwhile is judged now
+	}()
+	t, err := newTarget(ctx, a)
+	if err != nil {
+		return false, "", err
+	}
 	deadline := time.Now().Add(within)
-	wait := time.Millisecond
+	// There is no event for "a process bound a port": look again soon, the
+	// sooner the younger the program, so that one that serves within a
+	// few milliseconds is found within a few more (see BENCHMARKS.md).
+	wait := readyFirstPoll
 	for {
-		if serving(a, p.cmd.Process.Pid, deadline) {
-			return true, nil
+		socks, err := t.sockets()
+		if err != nil {
+			return false, "", err
 		}
-		if time.Now().After(deadline) {
-			return false, nil
+		if len(p.held(socks)) > 0 {
+			p.mu.Lock()
+			p.target = t
+			p.mu.Unlock()
+			return true, "", nil
 		}
-		// There is no event for "a process bound a port": look again soon,
-		// but wake at once if the program exits or the run is cancelled.
-		t := time.NewTimer(min(wait, time.Until(deadline)))
+		if time.Now().After(deadline) || p.exited() {
+			return false, p.listensElsewhere(t), nil
+		}
+		timer := time.NewTimer(min(wait, time.Until(deadline)))
 		select {
 		case <-p.done:
-			t.Stop()
-			return serving(a, p.cmd.Process.Pid, deadline), nil
 		case <-ctx.Done():
-			t.Stop()
-			return false, context.Cause(ctx)
-		case <-t.C:
+			timer.Stop()
+			return false, "", context.Cause(ctx)
+		case <-timer.C:
 		}
-		wait = min(2*wait, 20*time.Millisecond)
+		timer.Stop()
+		wait = min(wait*5/4, readyMaxPoll)
 	}
 }
 
-// serving reports whether the program whose process group is pgid serves
-// at a.
-func serving(a Addr, pgid int, deadline time.Time) bool {
-	if runtime.GOOS == "linux" {
-		return groupHolds(pgid, procNetSockets(a))
-	}
-	if a.Network == "udp" || a.Network == "unixgram" {
-		// No way to see a bound datagram socket without /proc: take a
-		// program that has run a moment without exiting as ready.
-		return true
-	}
-	c, err := net.DialTimeout(a.Network, a.String(), time.Until(deadline))
-	if err != nil {
-		return false
-	}
-	c.Close()
-	return true
-}
+// How often readiness looks: first after readyFirstPoll, then a quarter
+// later each time, up to readyMaxPoll.
+const (
+	readyFirstPoll = 200 * time.Microsecond
+	readyMaxPoll   = 10 * time.Millisecond
+)
 
-// procNetSockets returns the inodes of the sockets that serve at a, as
-// /proc/net lists them: listening, for a stream; bound, for datagrams.
-func procNetSockets(a Addr) map[string]bool {
-	inodes := map[string]bool{}
-	switch a.Network {
-	case "tcp":
-		// State 0A is LISTEN.
-		procNetPort("/proc/net/tcp", a.Port, "0A", inodes)
-		procNetPort("/proc/net/tcp6", a.Port, "0A", inodes)
-	case "udp":
-		procNetPort("/proc/net/udp", a.Port, "", inodes)
-		procNetPort("/proc/net/udp6", a.Port, "", inodes)
-	default:
-		procNetUnix(a.Path, a.Network == "unix", inodes)
+// listensElsewhere says where the program listens (stream) or is bound
+// (datagram), if anywhere, for a message: "0.0.0.0:41234" or
+// "0.0.0.0:41234 and [::1]:5000".
+func (p *proc) listensElsewhere(t *target) string {
+	var all []sockInfo
+	if t.a.Path != "" {
+		all, _ = diagUnix(t.stream())
+	} else {
+		all, _ = diagInet(t.stream(), 0)
 	}
-	return inodes
-}
-
-// procNetPort adds the inodes of the sockets in /proc/net/{tcp,udp}[6]
-// bound to port (on any address) in state, or in any state if state is "".
-func procNetPort(file string, port int, state string, inodes map[string]bool) {
-	f, err := os.Open(file)
-	if err != nil {
-		return
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Scan() // the header
-	for sc.Scan() {
-		// sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 10 {
-			continue
-		}
-		i := strings.LastIndexByte(fields[1], ':')
-		p, err := strconv.ParseUint(fields[1][i+1:], 16, 16)
-		if err == nil && int(p) == port && (state == "" || fields[3] == state) {
-			inodes[fields[9]] = true
+	var where []string
+	for _, s := range p.held(all) {
+		if w := s.String(); !slices.Contains(where, w) {
+			where = append(where, w)
 		}
 	}
-}
-
-// procNetUnix adds the inodes of the sockets in /proc/net/unix bound to
-// path: listening ones, if stream.
-func procNetUnix(path string, stream bool, inodes map[string]bool) {
-	f, err := os.Open("/proc/net/unix")
-	if err != nil {
-		return
+	if len(where) > 3 {
+		where = append(where[:3], fmt.Sprintf("%d more", len(where)-3))
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Scan()
-	for sc.Scan() {
-		// Num RefCount Protocol Flags Type St Inode Path
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 8 || fields[7] != path {
-			continue
-		}
-		flags, _ := strconv.ParseUint(fields[3], 16, 32)
-		const acceptCon = 0x10000 // __SO_ACCEPTCON: listening
-		if !stream || flags&acceptCon != 0 {
-			inodes[fields[6]] = true
-		}
-	}
-}
-
-// groupHolds reports whether a process of the group pgid holds one of the
-// sockets. A socket on the right port is not enough: when graders run
-// several sockruns at once, two may pick the same port, and the socket
-// seen may be another run's program, which it would then talk to.
-func groupHolds(pgid int, inodes map[string]bool) bool {
-	if len(inodes) == 0 {
-		return false
-	}
-	if holds(pgid, inodes) {
-		return true // the leader, almost always
-	}
-	procs, _ := os.ReadDir("/proc")
-	for _, d := range procs {
-		pid, err := strconv.Atoi(d.Name())
-		if err != nil || pid == pgid {
-			continue
-		}
-		stat, err := os.ReadFile("/proc/" + d.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid pgrp ...; comm may hold spaces and parens.
-		rest := string(stat[strings.LastIndexByte(string(stat), ')')+1:])
-		if f := strings.Fields(rest); len(f) > 2 && f[2] == strconv.Itoa(pgid) && holds(pid, inodes) {
-			return true
-		}
-	}
-	return false
-}
-
-// holds reports whether process pid has one of the sockets open.
-func holds(pid int, inodes map[string]bool) bool {
-	dir := "/proc/" + strconv.Itoa(pid) + "/fd"
-	fds, err := os.ReadDir(dir)
-	if err != nil {
-		return false
-	}
-	for _, fd := range fds {
-		link, err := os.Readlink(dir + "/" + fd.Name())
-		if err == nil && strings.HasPrefix(link, "socket:[") && inodes[link[len("socket:["):len(link)-1]] {
-			return true
-		}
-	}
-	return false
+	return strings.Join(where, " and ")
 }

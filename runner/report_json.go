@@ -52,6 +52,7 @@ type jsonTest struct {
 	DurationMS float64      `json:"duration_ms"`
 	Failure    *jsonFailure `json:"failure,omitempty"`
 	Transcript []jsonEvent  `json:"transcript,omitempty"`
+	Notes      []string     `json:"notes,omitempty"`
 }
 
 type jsonFailure struct {
@@ -89,7 +90,7 @@ func (r jsonReporter) Report(w io.Writer, rep *Report) error {
 		jf := jsonFile{File: f.File, Name: f.Name, About: f.About, Score: ft.Score, MaxScore: ft.MaxScore, Tests: []jsonTest{}}
 		for _, t := range f.Tests {
 			jt := jsonTest{Name: t.Name, Pos: t.Pos.String(), Passed: t.Passed, Skipped: t.Skipped, Points: t.Points, Score: t.Score(),
-				Hidden: t.Hidden, Hint: t.Hint, DurationMS: ms(t.Duration)}
+				Hidden: t.Hidden, Hint: t.Hint, DurationMS: ms(t.Duration), Notes: t.Notes}
 			if f := t.Failure; f != nil {
 				jf := &jsonFailure{Kind: f.Kind, Reason: f.Kind.Describe(), Message: f.Message, Text: FailureText(t, r.o)}
 				if !concealed(t, r.o) {

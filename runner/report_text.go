@@ -78,6 +78,9 @@ func (r textReporter) testLines(b *strings.Builder, rep *Report) {
 				verdict, score = r.paint(ansiDim, "STOP"), fmt.Sprintf("-/%d", t.Points)
 			}
 			fmt.Fprintf(b, "  %s  %s  %s%s\n", verdict, score, safeText(t.Name), note)
+			for _, n := range t.Notes {
+				fmt.Fprintf(b, "        note: %s\n", safeText(n))
+			}
 			if r.o.Verbose && !concealed(t, r.o) {
 				for _, ev := range t.Transcript {
 					b.WriteString(r.paint(ansiDim, "        "+safeText(EventText(ev))) + "\n")

@@ -53,6 +53,9 @@ type TestResult struct {
 	// --var client=PATH"). A skipped test has no Failure, scores 0 and
 	// counts in the maximum score, but does not make the run fail.
 	Skipped string
+	// Notes are what sockrun noticed that did not decide the verdict:
+	// "server echo left a background process: pid 1234 (redis-server); ended".
+	Notes []string
 }
 
 // Score is Points if the test passed, else 0: a test scores all or nothing.

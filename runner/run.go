@@ -34,6 +34,8 @@ type Options struct {
 	// OnTest, if set, is called as each test ends (or is skipped, or not
 	// run), from the goroutine that ran it: progress for a grader.
 	OnTest func(spec *Spec, r *TestResult)
+	// Programs say how programs under test run (--env...).
+	Programs ProgramOptions
 }
 
 // A Shard is share K of N (1 <= K <= N) of a list: the items whose
@@ -237,6 +239,7 @@ func runTest(ctx context.Context, spec *Spec, t *Test, opts Options) *TestResult
 	if err == nil {
 		s := newSession(t.Timeout, set, log)
 		s.dir = opts.Dir
+		s.programs = &opts.Programs
 		err = runSteps(ctx, t.Steps, s, "")
 		if err != nil {
 			err = set.blame(err, s.target)
@@ -248,6 +251,7 @@ func runTest(ctx context.Context, spec *Spec, t *Test, opts Options) *TestResult
 		if err == nil {
 			err = stopped.first()
 		}
+		res.Notes = append(s.notes, set.notes...)
 	}
 	res.Duration = time.Since(start)
 	res.Transcript = log.list()

@@ -21,6 +21,7 @@ type serverSet struct {
 
 	mu    sync.Mutex
 	addrs map[string]Addr // fixed once all have started
+	notes []string        // for the test's result, once stopped
 }
 
 // env returns a run-time environment with the servers' addresses as they
@@ -103,7 +104,7 @@ func startServers(ctx context.Context, spec *Spec, t *Test, timeout time.Duratio
 		cleans = append(cleans, clean)
 	}
 	for i, srv := range programs {
-		p, err := startProgramServer(ctx, srv, set.env().addrs, opts.Dir, cleans[i], false)
+		p, err := startProgramServer(ctx, srv, set.env().addrs, opts.Dir, cleans[i], false, &opts.Programs)
 		if err != nil {
 			for _, c := range cleans[i+1:] {
 				c()
@@ -256,6 +257,7 @@ func (set *serverSet) stop() stopResult {
 	for _, name := range set.names {
 		if p := set.program(name); p != nil {
 			results[name] = p.stop()
+			set.notes = append(set.notes, leftNotes("server "+name, p.leftBehind())...)
 		}
 	}
 	proxies := set.proxies()

@@ -30,6 +30,10 @@ type session struct {
 	// target is the server that the connection used last reaches: when a
 	// step fails, the server whose failure may be the cause.
 	target string
+	// programs say how a run step runs its program.
+	programs *ProgramOptions
+	// notes are for the test's result (TestResult.Notes).
+	notes []string
 }
 
 // conn returns the open endpoint called name.

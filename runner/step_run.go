@@ -179,7 +179,7 @@ func (a *runAction) run(ctx context.Context, s *session) error {
 		stdin = p.bytes(0, p.size)
 	}
 	timeout := s.stepTimeout(a.timeout)
-	p, err := startProc("run", argv, s.dir, nil, stdin, maxOutput, a.cmd.startHint())
+	p, err := startProc(procConfig{name: "run", argv: argv, dir: s.dir, stdin: stdin, keep: maxOutput, hint: a.cmd.startHint(), opts: s.programs})
 	if err != nil {
 		return err
 	}
@@ -192,7 +192,7 @@ func (a *runAction) run(ctx context.Context, s *session) error {
 	case <-t.C:
 		p.stop()
 		return &ProgramError{Name: "run", Cmd: strings.Join(argv, " "), State: fmt.Sprintf("did not finish within %s", timeout),
-			When: "(its process group was killed)", Output: p.outputTail("run"), TimedOut: true}
+			When: "(it was killed, with every process it started)", Output: p.outputTail("run"), TimedOut: true}
 	case <-ctx.Done():
 		p.stop()
 		return context.Cause(ctx)
@@ -201,6 +201,7 @@ func (a *runAction) run(ctx context.Context, s *session) error {
 	s.log.add("run", "stdout", out)
 	s.log.add("run", p.describe(), nil)
 	withOut := func(err error) error { return &outputError{err: err, output: p.outputTail("run")} }
+	s.notes = append(s.notes, leftNotes("run", p.leftBehind())...)
 	code, sig := p.ending()
 	if !a.exit.accepts(code, sig) {
 		if code < 0 && a.exit.signal == 0 && !a.exit.any {

@@ -132,6 +132,8 @@ Flags (before or after the specs):
                        and stops it ({{port}}, {{path}}... are filled in per word)
   --addr NAME=HOST:PORT  server NAME already runs there: neither started nor stopped
   --var K=V            set the spec's var K (used as {{K}})
+  --env NAME[=VALUE]   give programs under test NAME, from sockrun's environment or as
+                       VALUE (they get a clean environment: PATH, HOME, TMPDIR, LANG, TERM)
   --format FORMAT      the report's format, one of: %s
                        (default: text)
   -o FILE              write the report to FILE instead of standard output
@@ -310,6 +312,7 @@ type runFlags struct {
 	hiddenVis  string
 	shard      string
 	help       bool
+	envs       list // --env: passed to programs under test
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
@@ -323,6 +326,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.showHidden, "show-hidden", false, "show hidden tests' details")
 	fs.StringVar(&f.hiddenVis, "hidden-visibility", "", "Gradescope visibility of hidden tests")
 	fs.StringVar(&f.shard, "shard", "", "run share K of N")
+	fs.Var(&f.envs, "env", "pass NAME[=VALUE] to programs under test")
 	fs.BoolVar(&f.help, "help", false, "")
 	fs.BoolVar(&f.help, "h", false, "")
 }
@@ -343,6 +347,11 @@ func (f *runFlags) config(color bool) (*runConfig, error) {
 	}
 	c := &runConfig{opts: runner.Options{Jobs: f.jobs, Verbose: f.verbose, Addrs: f.addrs.m}}
 	var err error
+	for _, e := range f.envs {
+		if kv, ok := runner.PassEnv(e); ok { // an unset NAME is not passed, as with docker run -e
+			c.opts.Programs.Env = append(c.opts.Programs.Env, kv)
+		}
+	}
 	if f.filter != "" {
 		if c.opts.Filter, err = regexp.Compile(f.filter); err != nil {
 			return nil, fmt.Errorf("--filter: %v", err)

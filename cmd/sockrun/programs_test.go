@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -32,7 +33,7 @@ func programs() map[string]func() {
 		"catprog":    catProg,
 		"tlsclient":  tlsClient,
 		"tlsserver":  tlsServer,
-		"sleeper":    func() { time.Sleep(time.Hour) },
+		"sleeper":    sleeper,
 		"dieby":      dieByName,
 		"catserver":  confServer,
 		"argsprog": func() {
@@ -47,7 +48,96 @@ func programs() map[string]func() {
 			listening()
 			time.Sleep(time.Hour)
 		},
+		"detach":         detach,
+		"showenv":        func() { fmt.Print(envReport()) },
+		"showenv-server": showEnvServer,
+		"killparent":     killParent,
 	}
+}
+
+// sleeper sleeps for an hour: a background process a program leaves.
+func sleeper() { time.Sleep(time.Hour) }
+
+// detach runs its arguments as a program in a session of its own and
+// exits at once, without waiting: the second fork of a daemon, whose
+// child is handed to a subreaper (or init) when detach exits. With
+// -pidfile FILE first, it appends the child's PID to FILE.
+func detach() {
+	args := os.Args[1:]
+	pidfile := ""
+	if len(args) > 2 && args[0] == "-pidfile" {
+		pidfile, args = args[1], args[2:]
+	}
+	if len(args) < 1 {
+		die("usage: detach [-pidfile FILE] PROGRAM [ARG...]")
+	}
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		die("detach: %v", err)
+	}
+	if pidfile != "" {
+		appendPID(pidfile, cmd.Process.Pid)
+	}
+}
+
+// envReport lists the program's environment, sorted, then the file
+// descriptors it inherited beyond 0-2, as "fd N: TARGET" (the Go
+// runtime's own epoll, eventfd and cgroup CPU limit files, and the
+// directory being read, are left out), then whether it has a working
+// directory.
+func envReport() string {
+	var b strings.Builder
+	env := os.Environ()
+	slices.Sort(env)
+	for _, kv := range env {
+		fmt.Fprintln(&b, kv)
+	}
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		die("%v", err)
+	}
+	for _, e := range ents {
+		fd, _ := strconv.Atoi(e.Name())
+		target, _ := os.Readlink("/proc/self/fd/" + e.Name())
+		if fd <= 2 || target == "" || strings.HasPrefix(target, "anon_inode:") ||
+			strings.HasPrefix(target, "/proc/") || strings.HasPrefix(target, "/sys/fs/cgroup/") {
+			continue
+		}
+		fmt.Fprintf(&b, "fd %d: %s\n", fd, target)
+	}
+	wd, _ := os.Getwd()
+	fmt.Fprintln(&b, "cwd ok:", wd != "")
+	return b.String()
+}
+
+// showEnvServer sends each client its envReport, taken at start (before
+// it has sockets of its own), and closes.
+func showEnvServer() {
+	report := envReport()
+	addr, bug := progFlags("showenv-server")
+	ln := listen(addr, bug)
+	acceptClients(ln, bug, func(c net.Conn) {
+		c.Write([]byte(report))
+		c.Close()
+	})
+}
+
+// killParent is a client that starts a sleeper of its own, then kills the
+// process that started it with SIGKILL, then sleeps. With -pidfile FILE,
+// it appends its PID and the sleeper's to FILE first.
+func killParent() {
+	cmd := exec.Command("sleeper")
+	if err := cmd.Start(); err != nil {
+		die("%v", err)
+	}
+	if len(os.Args) == 3 && os.Args[1] == "-pidfile" {
+		appendPID(os.Args[2], os.Getpid())
+		appendPID(os.Args[2], cmd.Process.Pid)
+	}
+	syscall.Kill(os.Getppid(), syscall.SIGKILL)
+	time.Sleep(time.Hour)
 }
 
 // progFlags parses a program's flags: the port (or socket path) first,
@@ -58,23 +148,28 @@ func progFlags(name string) (addr string, bug string) {
 	pidfile := fs.String("pidfile", "", "append the PIDs of this program and its children here")
 	unix := fs.Bool("unix", false, "the argument is a Unix socket path")
 	ready := fs.String("ready", "", "a FIFO to write a line to once listening")
+	host := fs.String("host", "127.0.0.1", "the address to bind")
+	inheritp := fs.Bool("inherit", false, "serve on the listener inherited as fd 3")
 	if len(os.Args) < 2 {
 		fmt.Fprintf(os.Stderr, "usage: %s PORT [-bug NAME]\n", name)
 		os.Exit(2)
 	}
 	fs.Parse(os.Args[2:])
-	addr = "127.0.0.1:" + os.Args[1]
+	addr = net.JoinHostPort(*host, os.Args[1])
 	if *unix {
 		addr = os.Args[1]
 	}
 	if *pidfile != "" {
 		appendPID(*pidfile, os.Getpid())
 	}
-	pidFile, readyFIFO = *pidfile, *ready
+	pidFile, readyFIFO, inherit = *pidfile, *ready, *inheritp
 	return addr, *bugp
 }
 
-var pidFile, readyFIFO string
+var (
+	pidFile, readyFIFO string
+	inherit            bool
+)
 
 // listening tells the test, through the FIFO, that the program listens:
 // opening a FIFO blocks until its reader opens it, so nobody polls.
@@ -117,9 +212,7 @@ func startup(bug string) {
 	case "grandchild":
 		// A child that inherits stdout and outlives its parent's
 		// interest: sockrun must not wait on the pipe for ever.
-		self, _ := os.Executable()
-		cmd := exec.Command(self)
-		cmd.Args[0] = "sleeper"
+		cmd := exec.Command("sleeper")
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 		if err := cmd.Start(); err != nil {
 			die("grandchild: %v", err)
@@ -127,7 +220,50 @@ func startup(bug string) {
 		if pidFile != "" {
 			appendPID(pidFile, cmd.Process.Pid)
 		}
+	case "leavesleeper":
+		// A background process that double-forks out of the program's
+		// session, and outlives it unless sockrun ends it.
+		runProg(append(append([]string{"detach"}, pidArgs()...), "sleeper")...)
+	case "daemonize":
+		// The classic daemon: the leader starts a copy of itself in a
+		// session of its own, which does the serving, and exits 0 at once.
+		runProg(append([]string{"detach", "echoserver", os.Args[1]}, pidArgs()...)...)
+		os.Exit(0)
 	}
+}
+
+// runProg starts a program (played by this binary, from $PATH, so that
+// its process is named for it) and waits for it.
+func runProg(argv ...string) {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		die("%s: %v", argv[0], err)
+	}
+}
+
+// pidArgs passes -pidfile on to a child.
+func pidArgs() []string {
+	if pidFile == "" {
+		return nil
+	}
+	return []string{"-pidfile", pidFile}
+}
+
+// forkServe hands the listener to a child that serves with it, and exits
+// 0: a server that forks once it listens, and whose parent leaves.
+func forkServe(ln net.Listener) {
+	f, err := ln.(*net.TCPListener).File()
+	if err != nil {
+		die("%v", err)
+	}
+	cmd := exec.Command("echoserver", append([]string{os.Args[1], "-inherit"}, pidArgs()...)...)
+	cmd.ExtraFiles = []*os.File{f}
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Start(); err != nil {
+		die("%v", err)
+	}
+	os.Exit(0)
 }
 
 // listen opens the server's stream socket; with bug noreuse it does not
@@ -139,6 +275,9 @@ func listen(addr, bug string) net.Listener {
 		if bug != "nounlink" {
 			os.Remove(addr) // a stale socket file from the last run
 		}
+	}
+	if host, _, _ := net.SplitHostPort(addr); net.ParseIP(host).To4() != nil {
+		network = "tcp4" // Go listens on [::] for "tcp" and 0.0.0.0; C does not
 	}
 	lc := net.ListenConfig{}
 	if bug == "noreuse" {
@@ -153,11 +292,21 @@ func listen(addr, bug string) net.Listener {
 		p, _ := strconv.Atoi(port)
 		addr = net.JoinHostPort(host, strconv.Itoa(p+1))
 	}
+	if inherit {
+		ln, err := net.FileListener(os.NewFile(3, "listener"))
+		if err != nil {
+			die("inherit: %v", err)
+		}
+		return ln
+	}
 	ln, err := lc.Listen(context.Background(), network, addr)
 	if err != nil {
 		die("bind: %v", err)
 	}
 	listening()
+	if bug == "forkserve" {
+		forkServe(ln)
+	}
 	return ln
 }
 
@@ -283,6 +432,9 @@ func udpEchoServer() {
 	addr, bug := progFlags("udpecho")
 	startup(bug)
 	network := "udp"
+	if host, _, _ := net.SplitHostPort(addr); net.ParseIP(host).To4() != nil {
+		network = "udp4"
+	}
 	if addr[0] == '/' {
 		network = "unixgram"
 	}
