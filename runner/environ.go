@@ -2,7 +2,6 @@ package runner
 
 import (
 	"os"
-	"path/filepath"
 	"strings"
 )
 
@@ -17,12 +16,12 @@ type ProgramOptions struct {
 // defaultPath is a program's PATH when sockrun itself has none.
 const defaultPath = "/usr/local/bin:/usr/bin:/bin"
 
-// A sandbox is what one program instance gets of its own: a private HOME
-// and TMPDIR, removed once the program has ended.
+// A sandbox is what one program instance gets of its own: a fresh
+// directory that is its HOME and its TMPDIR, removed once the program has
+// ended. (One directory, not two: on a loaded machine each mkdir and
+// rmdir costs a share of the start that readiness is measured against.)
 type sandbox struct {
-	dir  string // holds home/ and tmp/
-	home string
-	tmp  string
+	dir string
 }
 
 func newSandbox() (*sandbox, error) {
@@ -30,34 +29,23 @@ func newSandbox() (*sandbox, error) {
 	if err != nil {
 		return nil, err
 	}
-	sb := &sandbox{dir: dir, home: filepath.Join(dir, "home"), tmp: filepath.Join(dir, "tmp")}
-	for _, d := range []string{sb.home, sb.tmp} {
-		if err := os.Mkdir(d, 0o700); err != nil {
-			os.RemoveAll(dir)
-			return nil, err
-		}
-	}
-	return sb, nil
+	return &sandbox{dir: dir}, nil
 }
 
 func (sb *sandbox) remove() { os.RemoveAll(sb.dir) }
 
-// marker is the environment entry that tells this instance's processes
-// apart: an orphan that sockrun never saw being born still carries it.
-func (sb *sandbox) marker() string { return "HOME=" + sb.home }
-
 // environ is a program's whole environment, as testscript gives its
 // commands one: nothing of sockrun's own (a grader's API token must not
 // reach student code) but PATH, then a private HOME and TMPDIR, LANG
-// (C.UTF-8: messages in English, text in UTF-8; a program may be given
-// another), TERM=dumb, then opts.Env (--env), then the spec's env:.
-// Later entries win.
+// (C.UTF-8: messages in English, text in UTF-8; LC_ALL is left unset, so
+// that a spec's LANG or LC_* takes effect), TERM=dumb, then opts.Env
+// (--env), then the spec's env:. Later entries win.
 func (sb *sandbox) environ(opts *ProgramOptions, spec []string) []string {
 	path := os.Getenv("PATH")
 	if path == "" {
 		path = defaultPath
 	}
-	env := []string{"PATH=" + path, "HOME=" + sb.home, "TMPDIR=" + sb.tmp, "LANG=C.UTF-8", "TERM=dumb"}
+	env := []string{"PATH=" + path, "HOME=" + sb.dir, "TMPDIR=" + sb.dir, "LANG=C.UTF-8", "TERM=dumb"}
 	if opts != nil {
 		env = append(env, opts.Env...)
 	}

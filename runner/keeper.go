@@ -44,6 +44,11 @@ type keeper struct {
 	// its pid and waits for it itself.
 	starting sync.RWMutex
 
+	// cleaning counts the programs that have ended but whose cgroup and
+	// directory are not yet removed; settle waits for none to be left.
+	cleaning int
+	cleaned  *sync.Cond // on mu
+
 	mu      sync.Mutex
 	leaders map[int]bool   // pids os/exec waits for
 	procs   map[*proc]bool // programs not yet done
@@ -56,6 +61,37 @@ var (
 	theKeeper  *keeper
 )
 
+// settle returns once every program that has ended has had what it was
+// given (its cgroup, its private directory) removed: when Run returns,
+// its programs have all ended, so nothing of them is left. (Not a
+// WaitGroup: runs of one Pool settle while others start programs.)
+func settle() {
+	k := theKeeper
+	if k == nil {
+		return
+	}
+	k.mu.Lock()
+	for k.cleaning > 0 {
+		k.cleaned.Wait()
+	}
+	k.mu.Unlock()
+}
+
+// cleanup removes what an ended program was given, off the path of the
+// test that waited for it, and counts it meanwhile for settle.
+func (k *keeper) cleanup(f func()) {
+	k.mu.Lock()
+	k.cleaning++
+	k.mu.Unlock()
+	go func() {
+		f()
+		k.mu.Lock()
+		k.cleaning--
+		k.cleaned.Broadcast()
+		k.mu.Unlock()
+	}()
+}
+
 // getKeeper returns the keeper, set up on first use.
 func getKeeper() *keeper {
 	keeperOnce.Do(func() { theKeeper = newKeeper(os.Getenv("SOCKRUN_CGROUPS") != "off") })
@@ -64,6 +100,7 @@ func getKeeper() *keeper {
 
 func newKeeper(cgroups bool) *keeper {
 	k := &keeper{leaders: map[int]bool{}, procs: map[*proc]bool{}, watches: map[int32]*proc{}}
+	k.cleaned = sync.NewCond(&k.mu)
 	// Every file descriptor sockrun inherited is closed on exec: programs
 	// get 0, 1 and 2 and nothing else. (sockrun's own are CLOEXEC already.)
 	unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
@@ -274,29 +311,27 @@ func (k *keeper) owner(pid int, start uint64) *proc {
 // known to be part of a program is left alone: it may be the child of
 // code in this process that will wait for it itself.
 func (k *keeper) reap() {
-	k.starting.Lock()
 	self := os.Getpid()
 	for _, pid := range children(self) {
-		k.mu.Lock()
-		leader := k.leaders[pid]
-		k.mu.Unlock()
-		if leader {
-			continue
-		}
 		st, ok := readStat(pid, 0)
-		if !ok || st.state != 'Z' {
+		if !ok || st.state != 'Z' || k.isLeader(pid) {
 			continue
 		}
 		p := k.owner(pid, st.start)
 		if p == nil {
 			continue
 		}
-		var ws syscall.WaitStatus
-		if got, err := syscall.Wait4(pid, &ws, syscall.WNOHANG, nil); err == nil && got == pid {
-			p.orphanReaped(pid, st.comm, ws)
+		// A leader that exits at once shows here as a zombie before it
+		// is recorded: ask again once no start is in progress.
+		k.starting.Lock()
+		if !k.isLeader(pid) {
+			var ws syscall.WaitStatus
+			if got, err := syscall.Wait4(pid, &ws, syscall.WNOHANG, nil); err == nil && got == pid {
+				p.orphanReaped(pid, st.comm, ws)
+			}
 		}
+		k.starting.Unlock()
 	}
-	k.starting.Unlock()
 	for _, p := range k.live() {
 		p.changed()
 	}

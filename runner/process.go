@@ -22,7 +22,7 @@ const stopGrace = 500 * time.Millisecond
 const outputKeep = 4 << 10
 
 // A proc is a program under test: its leader (the process sockrun
-// started, in a session of its own) and every process descended from it,
+// started, in a process group of its own) and every process descended from it,
 // even one that left the session or double-forked (see tree.go). Its
 // stdout and stderr are captured into bounded buffers.
 type proc struct {
@@ -108,7 +108,8 @@ func startProc(c procConfig) (*proc, error) {
 	p.sb = sb
 	env := sb.environ(c.opts, c.env)
 	for _, kv := range env {
-		if kv == "HOME="+sb.home || kv == "TMPDIR="+sb.tmp {
+		// An orphan sockrun never saw being born still carries these.
+		if kv == "HOME="+sb.dir || kv == "TMPDIR="+sb.dir {
 			p.markers = append(p.markers, kv)
 		}
 	}
@@ -135,10 +136,11 @@ func startProc(c procConfig) (*proc, error) {
 		cmd.Stdin, stdinW = r, w
 		defer r.Close()
 	}
-	// A session of its own: no terminal, and no way into sockrun's
-	// process group. Pdeathsig ends the leader if sockrun dies, even by
-	// SIGKILL (see Contain for its descendants).
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
+	// A process group of its own, for SIGTERM (not a session: setsid()
+	// makes a scheduler autogroup, which doubled the cost of a start).
+	// Pdeathsig ends the leader if sockrun dies, even by SIGKILL (see
+	// Contain for its descendants).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	var cgfd *os.File
 	if k.cgroupDir != "" {
 		if dir, err := makeCgroup(k.cgroupDir); err == nil {
@@ -267,10 +269,11 @@ func (p *proc) exited() bool {
 	}
 }
 
-// stop ends the program and returns once it has ended as a whole: SIGTERM
-// to the leader's process group and to the processes that serve for it,
-// SIGKILL to them after a short grace, then every other process of it
-// that is left ("left behind") is killed.
+// stop ends the program and returns once it has ended as a whole. Its
+// parts (the leader's process group, and the process groups of the
+// processes that serve for it, as a daemon's) get SIGTERM, and SIGKILL
+// after a short grace; then every other process of it that is still
+// running has been left behind, and is killed.
 func (p *proc) stop() {
 	p.mu.Lock()
 	p.stopping = true
@@ -278,15 +281,28 @@ func (p *proc) stop() {
 	if p.exited() {
 		return
 	}
-	serving := p.servingNow()
+	ms := p.members()
 	groups := map[int]bool{p.pid: true}
-	for _, m := range serving {
-		groups[m.pgrp] = true
+	for _, m := range ms {
+		if m.pgrp != p.pid {
+			// A process outside the leader's group may serve for it:
+			// look (sock_diag and fds cost more than the list).
+			for _, h := range p.servingNow() {
+				groups[h.pgrp] = true
+			}
+			break
+		}
 	}
-	p.signal(groups, serving, syscall.SIGTERM)
-	if !p.waitFor(serving, stopGrace) {
-		p.signal(groups, serving, syscall.SIGKILL)
-		p.waitFor(serving, stopGrace)
+	var parts []member
+	for _, m := range ms {
+		if groups[m.pgrp] {
+			parts = append(parts, m)
+		}
+	}
+	p.signal(groups, parts, syscall.SIGTERM)
+	if !p.waitFor(parts, stopGrace) {
+		p.signal(groups, parts, syscall.SIGKILL)
+		p.waitFor(parts, stopGrace)
 	}
 	p.endRest()
 	<-p.done

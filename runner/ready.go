@@ -158,9 +158,9 @@ func waitReady(ctx context.Context, p *proc, a Addr, within time.Duration) (ok b
 	}
 	deadline := time.Now().Add(within)
 	// There is no event for "a process bound a port": look again soon, the
-	// sooner the younger the program, so that one that serves within a
-	// few milliseconds is found within a few more (see BENCHMARKS.md).
-	wait := readyFirstPoll
+	// sooner the younger the program, so that it is found serving within
+	// a sixteenth of the time it took (see BENCHMARKS.md).
+	start := time.Now()
 	for {
 		socks, err := t.sockets()
 		if err != nil {
@@ -175,6 +175,7 @@ func waitReady(ctx context.Context, p *proc, a Addr, within time.Duration) (ok b
 		if time.Now().After(deadline) || p.exited() {
 			return false, p.listensElsewhere(t), nil
 		}
+		wait := min(max(time.Since(start)/16, readyMinPoll), readyMaxPoll)
 		timer := time.NewTimer(min(wait, time.Until(deadline)))
 		select {
 		case <-p.done:
@@ -184,15 +185,14 @@ func waitReady(ctx context.Context, p *proc, a Addr, within time.Duration) (ok b
 		case <-timer.C:
 		}
 		timer.Stop()
-		wait = min(wait*5/4, readyMaxPoll)
 	}
 }
 
-// How often readiness looks: first after readyFirstPoll, then a quarter
-// later each time, up to readyMaxPoll.
+// How often readiness looks: every sixteenth of the time the program has
+// run, within these bounds.
 const (
-	readyFirstPoll = 200 * time.Microsecond
-	readyMaxPoll   = 10 * time.Millisecond
+	readyMinPoll = 200 * time.Microsecond
+	readyMaxPoll = 5 * time.Millisecond
 )
 
 // listensElsewhere says where the program listens (stream) or is bound

@@ -98,6 +98,7 @@ func (p *Pool) Run(ctx context.Context, specs []*Spec, opts Options) *Report {
 		rep.Files = append(rep.Files, fr)
 	}
 	p.runJobs(ctx, jobs, opts)
+	settle() // nothing of the programs is left when Run returns
 	rep.Duration = time.Since(start)
 	if ctx.Err() != nil {
 		// The reason is the caller's: the CLI names the signal.

@@ -259,7 +259,9 @@ func (p *proc) endRest() {
 
 // finish closes done, once the output has been read to its end: at
 // once, unless a process outside the program holds the pipes (one it
-// passed them to), in which case they are closed after a second.
+// passed them to), in which case they are closed after a second. Its
+// cgroup and private directory are removed after done is closed, off the
+// path of the test that waits for it; settle waits for that.
 func (p *proc) finish() {
 	p.mu.Lock()
 	p.finished = true
@@ -284,11 +286,13 @@ func (p *proc) finish() {
 		t.Stop()
 		closeAll(p.pipes...)
 		<-read
-		if p.cgroup != "" {
-			removeCgroup(p.cgroup)
-		}
-		p.sb.remove()
 		p.k.remove(p)
+		p.k.cleanup(func() {
+			if p.cgroup != "" {
+				removeCgroup(p.cgroup)
+			}
+			p.sb.remove()
+		})
 		close(p.done)
 	}()
 }
