@@ -37,6 +37,10 @@ type keeper struct {
 	cgroupDir string // where program cgroups are made; "" if none can be
 	cgroupRel string // that directory as /proc/PID/cgroup names it
 	whyNot    error  // why there are no cgroups, for -v and tests
+	// userns, when sockrun is root of a user namespace (see Contain),
+	// maps a program's user and group back to the real ones.
+	userns []syscall.SysProcIDMap
+	groups []syscall.SysProcIDMap
 
 	// starting is held for reading while a leader is being started and
 	// recorded, and for writing while orphans are reaped: a leader that
@@ -105,6 +109,10 @@ func newKeeper(cgroups bool) *keeper {
 	// get 0, 1 and 2 and nothing else. (sockrun's own are CLOEXEC already.)
 	unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
 	unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+	if uid, gid, ok := userNamespaceRoot(); ok {
+		k.userns = []syscall.SysProcIDMap{{ContainerID: uid, HostID: 0, Size: 1}}
+		k.groups = []syscall.SysProcIDMap{{ContainerID: gid, HostID: 0, Size: 1}}
+	}
 	k.whyNot = errors.New("SOCKRUN_CGROUPS=off")
 	if cgroups {
 		k.whyNot = k.setupCgroups()

@@ -141,6 +141,10 @@ func startProc(c procConfig) (*proc, error) {
 	// Pdeathsig ends the leader if sockrun dies, even by SIGKILL (see
 	// Contain for its descendants).
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if k.userns != nil {
+		cmd.SysProcAttr.Cloneflags = syscall.CLONE_NEWUSER
+		cmd.SysProcAttr.UidMappings, cmd.SysProcAttr.GidMappings = k.userns, k.groups
+	}
 	var cgfd *os.File
 	if k.cgroupDir != "" {
 		if dir, err := makeCgroup(k.cgroupDir); err == nil {
@@ -570,6 +574,7 @@ type ProgramError struct {
 	Code int
 	// Signal is the signal that killed it, or 0.
 	Signal syscall.Signal
+	left   string // what it left behind, as notes, also in Output
 }
 
 func (e *ProgramError) Error() string {

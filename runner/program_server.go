@@ -32,6 +32,7 @@ func (p *programServer) addr() Addr { return p.a }
 // server owns it from now on.
 func startProgramServer(ctx context.Context, srv *Server, addrs map[string]Addr, base string, clean func(), restart bool, opts *ProgramOptions) (*programServer, error) {
 	a := addrs[srv.Name]
+	var earlier string // what an earlier attempt left behind, for the report
 	for attempt := 1; ; attempt++ {
 		// The first attempt has ended as a whole (stop waits for that)
 		// before a second starts: never two copies at once.
@@ -44,6 +45,10 @@ func startProgramServer(ctx context.Context, srv *Server, addrs map[string]Addr,
 		// because the port was taken; not one that could not start.
 		pe, crashed := err.(*ProgramError)
 		retry := attempt == 1 && !restart && srv.Port == 0 && srv.Path == "" && crashed && !pe.NotStarted && !pe.TimedOut
+		if crashed {
+			pe.Output += earlier
+			earlier = pe.left
+		}
 		if !retry {
 			clean()
 			return nil, err
@@ -126,6 +131,10 @@ func tryProgramServer(ctx context.Context, srv *Server, a Addr, addrs map[string
 			pe.When = fmt.Sprintf("(ready: %s): it %s %s, not on %s: %s", srv.Ready, listensVerb(a), elsewhere, a, bindAdvice(a))
 		}
 	}
+	for _, n := range leftNotes(name, p.leftBehind()) {
+		pe.left += n + "\n"
+	}
+	pe.Output += pe.left
 	return nil, pe
 }
 

@@ -35,10 +35,29 @@ import (
 )
 
 func main() {
+	if runsPrograms(os.Args[1:]) {
+		// Programs under test, and all they start, die with sockrun.
+		if status, contained := runner.Contain(); contained {
+			os.Exit(status)
+		}
+	}
 	ctx, stop := notifyInterrupt(context.Background())
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
+}
+
+// runsPrograms reports whether a command line may start programs under
+// test: not one that only reads specs or prints.
+func runsPrograms(args []string) bool {
+	if len(args) == 0 {
+		return false
+	}
+	switch args[0] {
+	case "check", "help", "-h", "--help", "-help", "version", "schema":
+		return false
+	}
+	return true
 }
 
 // Exit statuses.

@@ -75,44 +75,51 @@ func TestScripts(t *testing.T) {
 	})
 }
 
-// cmdNoProcs fails if any process whose PID is listed in the file args[0]
-// is still alive: a program sockrun started, or one that program started,
-// was left behind.
+// cmdNoProcs fails if a process is left that sockrun started, or that a
+// program it started started: any process still running whose working
+// directory is the script's $WORK (or below), where sockrun runs its
+// programs. PIDs would not do: a program under test sees those of
+// sockrun's PID namespace. With PIDFILE, it also checks that the programs
+// did run: they write their PIDs there.
 func cmdNoProcs(ts *testscript.TestScript, neg bool, args []string) {
-	if len(args) != 1 {
-		ts.Fatalf("usage: noprocs PIDFILE")
+	if len(args) > 1 {
+		ts.Fatalf("usage: noprocs [PIDFILE]")
 	}
-	data := ts.ReadFile(args[0])
-	var alive []string
-	for _, f := range strings.Fields(data) {
-		pid, err := strconv.Atoi(f)
-		if err != nil {
-			ts.Fatalf("bad pid %q", f)
-		}
-		if processAlive(pid) {
-			alive = append(alive, f)
-		}
+	if len(args) == 1 && strings.TrimSpace(ts.ReadFile(args[0])) == "" {
+		ts.Fatalf("%s is empty: the programs did not run", args[0])
 	}
+	alive := procsIn(ts.Getenv("WORK"))
 	if (len(alive) > 0) != neg {
-		ts.Fatalf("processes still alive: %v (of %v)", alive, strings.Fields(data))
+		ts.Fatalf("processes still alive: %v", alive)
 	}
 }
 
-// processAlive reports whether pid is a live process: not gone and not a
-// zombie waiting for a parent that is not sockrun.
-func processAlive(pid int) bool {
-	if err := syscall.Kill(pid, 0); err != nil {
-		return false
+// procsIn lists the running processes (not zombies) whose working
+// directory is dir or below it, as "PID (NAME)".
+func procsIn(dir string) []string {
+	var alive []string
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
+		if err != nil || (cwd != dir && !strings.HasPrefix(cwd, dir+"/")) {
+			continue
+		}
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		s := string(stat)
+		open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if open < 0 || end+2 >= len(s) || s[end+2] == 'Z' {
+			continue
+		}
+		alive = append(alive, fmt.Sprintf("%d (%s)", pid, s[open+1:end]))
 	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	s := string(stat)
-	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
-		return s[i+2] != 'Z'
-	}
-	return true
+	return alive
 }
 
 // cmdMkfifo makes a FIFO: a program under test writes to it once it

@@ -224,12 +224,37 @@ func startup(bug string) {
 		// A background process that double-forks out of the program's
 		// session, and outlives it unless sockrun ends it.
 		runProg(append(append([]string{"detach"}, pidArgs()...), "sleeper")...)
+	case "sleeperexit1":
+		// Leaves a process behind, then fails to bind. Says whether
+		// anything a previous attempt started still runs: a retry must
+		// not start while it does.
+		if pidFile != "" {
+			b, _ := os.ReadFile(pidFile)
+			for _, f := range strings.Fields(string(b)) {
+				if pid, _ := strconv.Atoi(f); pid != os.Getpid() && running(pid) {
+					fmt.Printf("a previous attempt still runs: pid %d\n", pid)
+				}
+			}
+		}
+		runProg(append(append([]string{"detach"}, pidArgs()...), "sleeper")...)
+		die("bind: Address already in use")
 	case "daemonize":
 		// The classic daemon: the leader starts a copy of itself in a
 		// session of its own, which does the serving, and exits 0 at once.
 		runProg(append([]string{"detach", "echoserver", os.Args[1]}, pidArgs()...)...)
 		os.Exit(0)
 	}
+}
+
+// running reports whether process pid runs (exists, and is no zombie).
+func running(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i > 0 && i+2 < len(s) && s[i+2] != 'Z'
 }
 
 // runProg starts a program (played by this binary, from $PATH, so that
