@@ -1,7 +1,10 @@
 package runner
 
 import (
+	"fmt"
 	"os"
+	"os/user"
+	"strconv"
 	"strings"
 )
 
@@ -11,6 +14,46 @@ type ProgramOptions struct {
 	// Env are NAME=VALUE entries added to every program's environment
 	// (--env), before the spec's env:, which wins.
 	Env []string
+	// User, if set, is who programs run as (--user): not sockrun's user,
+	// so that they can neither read what sockrun keeps private (specs
+	// with hidden tests) nor signal it.
+	User *ProgramUser
+}
+
+// A ProgramUser is a user programs run as.
+type ProgramUser struct {
+	Name     string
+	Uid, Gid uint32
+	Groups   []uint32
+}
+
+// LookupUser finds the user that --user names. Running programs as
+// another user takes root (real root, not root of a user namespace).
+func LookupUser(name string) (*ProgramUser, error) {
+	if os.Geteuid() != 0 {
+		return nil, fmt.Errorf("--user %s: running programs as another user takes root, and sockrun runs as uid %d", name, os.Geteuid())
+	}
+	if _, _, ok := userNamespaceRoot(); ok {
+		return nil, fmt.Errorf("--user %s: sockrun is root only of a user namespace it made, where no other user exists", name)
+	}
+	u, err := user.Lookup(name)
+	if err != nil {
+		return nil, fmt.Errorf("--user %s: no such user", name)
+	}
+	pu := &ProgramUser{Name: u.Username}
+	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
+	gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
+	if err1 != nil || err2 != nil {
+		return nil, fmt.Errorf("--user %s: uid %q, gid %q are not numbers", name, u.Uid, u.Gid)
+	}
+	pu.Uid, pu.Gid = uint32(uid), uint32(gid)
+	gids, _ := u.GroupIds()
+	for _, g := range gids {
+		if n, err := strconv.ParseUint(g, 10, 32); err == nil {
+			pu.Groups = append(pu.Groups, uint32(n))
+		}
+	}
+	return pu, nil
 }
 
 // defaultPath is a program's PATH when sockrun itself has none.
@@ -24,10 +67,18 @@ type sandbox struct {
 	dir string
 }
 
-func newSandbox() (*sandbox, error) {
+// newSandbox makes the directory, owned by u if set (it must be able to
+// reach $TMPDIR, where the directory is made).
+func newSandbox(u *ProgramUser) (*sandbox, error) {
 	dir, err := os.MkdirTemp("", "sockrun-prog-")
 	if err != nil {
 		return nil, err
+	}
+	if u != nil {
+		if err := os.Chown(dir, int(u.Uid), int(u.Gid)); err != nil {
+			os.Remove(dir)
+			return nil, err
+		}
 	}
 	return &sandbox{dir: dir}, nil
 }
@@ -46,6 +97,9 @@ func (sb *sandbox) environ(opts *ProgramOptions, spec []string) []string {
 		path = defaultPath
 	}
 	env := []string{"PATH=" + path, "HOME=" + sb.dir, "TMPDIR=" + sb.dir, "LANG=C.UTF-8", "TERM=dumb"}
+	if opts != nil && opts.User != nil {
+		env = append(env, "USER="+opts.User.Name, "LOGNAME="+opts.User.Name)
+	}
 	if opts != nil {
 		env = append(env, opts.Env...)
 	}

@@ -101,7 +101,11 @@ func startProc(c procConfig) (*proc, error) {
 		return nil, &ProgramError{Name: c.name, Cmd: strings.Join(c.argv, " "), State: "could not be started: " + err.Error() + c.hint,
 			NotStarted: true, Code: -1}
 	}
-	sb, err := newSandbox()
+	var u *ProgramUser
+	if c.opts != nil {
+		u = c.opts.User
+	}
+	sb, err := newSandbox(u)
 	if err != nil {
 		return notStarted(fmt.Errorf("its private HOME: %w", err))
 	}
@@ -141,6 +145,9 @@ func startProc(c procConfig) (*proc, error) {
 	// Pdeathsig ends the leader if sockrun dies, even by SIGKILL (see
 	// Contain for its descendants).
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if u != nil {
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: u.Uid, Gid: u.Gid, Groups: u.Groups}
+	}
 	if k.userns != nil {
 		cmd.SysProcAttr.Cloneflags = syscall.CLONE_NEWUSER
 		cmd.SysProcAttr.UidMappings, cmd.SysProcAttr.GidMappings = k.userns, k.groups

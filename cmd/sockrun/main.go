@@ -153,6 +153,7 @@ Flags (before or after the specs):
   --var K=V            set the spec's var K (used as {{K}})
   --env NAME[=VALUE]   give programs under test NAME, from sockrun's environment or as
                        VALUE (they get a clean environment: PATH, HOME, TMPDIR, LANG, TERM)
+  --user NAME          run programs under test as user NAME (sockrun must run as root)
   --format FORMAT      the report's format, one of: %s
                        (default: text)
   -o FILE              write the report to FILE instead of standard output
@@ -331,7 +332,8 @@ type runFlags struct {
 	hiddenVis  string
 	shard      string
 	help       bool
-	envs       list // --env: passed to programs under test
+	envs       list   // --env: passed to programs under test
+	user       string // --user: who programs under test run as
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
@@ -346,6 +348,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.hiddenVis, "hidden-visibility", "", "Gradescope visibility of hidden tests")
 	fs.StringVar(&f.shard, "shard", "", "run share K of N")
 	fs.Var(&f.envs, "env", "pass NAME[=VALUE] to programs under test")
+	fs.StringVar(&f.user, "user", "", "run programs under test as this user (as root)")
 	fs.BoolVar(&f.help, "help", false, "")
 	fs.BoolVar(&f.help, "h", false, "")
 }
@@ -366,6 +369,11 @@ func (f *runFlags) config(color bool) (*runConfig, error) {
 	}
 	c := &runConfig{opts: runner.Options{Jobs: f.jobs, Verbose: f.verbose, Addrs: f.addrs.m}}
 	var err error
+	if f.user != "" {
+		if c.opts.Programs.User, err = runner.LookupUser(f.user); err != nil {
+			return nil, err
+		}
+	}
 	for _, e := range f.envs {
 		if kv, ok := runner.PassEnv(e); ok { // an unset NAME is not passed, as with docker run -e
 			c.opts.Programs.Env = append(c.opts.Programs.Env, kv)

@@ -52,6 +52,7 @@ func programs() map[string]func() {
 		"showenv":        func() { fmt.Print(envReport()) },
 		"showenv-server": showEnvServer,
 		"killparent":     killParent,
+		"prying":         prying,
 	}
 }
 
@@ -122,6 +123,26 @@ func showEnvServer() {
 		c.Write([]byte(report))
 		c.Close()
 	})
+}
+
+// prying is a client that says who it runs as, then tries what a program
+// run as another user must not do: read the file args[1] (a spec kept
+// private), signal the process that started it; and whether its HOME is
+// its own.
+func prying() {
+	fmt.Println("uid", os.Getuid())
+	if _, err := os.ReadFile(os.Args[1]); err != nil {
+		fmt.Println("read spec:", err)
+	} else {
+		fmt.Println("read spec: ok")
+	}
+	fmt.Println("signal parent:", syscall.Kill(os.Getppid(), 0))
+	var st syscall.Stat_t
+	if err := syscall.Stat(os.Getenv("HOME"), &st); err != nil {
+		fmt.Println("HOME:", err)
+	} else {
+		fmt.Println("HOME owned by", st.Uid)
+	}
 }
 
 // killParent is a client that starts a sleeper of its own, then kills the
