@@ -169,7 +169,7 @@ func (d *decoder) varsOf(n *yaml.Node) {
 	}
 }
 
-var serverKeys = []string{"type", "host", "port", "path", "behaviour", "script", "loop", "run", "ready", "dir", "env", "files", "tls", "proxy", "faults", "seed"}
+var serverKeys = []string{"type", "host", "port", "path", "behaviour", "script", "loop", "run", "ready", "dir", "env", "files", "tls", "proxy", "faults", "seed", "limits"}
 
 func (d *decoder) serversOf(n *yaml.Node, s *Spec, opts LoadOptions) {
 	pairs, ok := d.mapping(n, "servers", nil...)
@@ -364,6 +364,9 @@ func (d *decoder) serverRole(srv *Server, p kv, f kvs, programs map[string]strin
 	}
 	if n := f.val("ready"); n != nil {
 		srv.Ready, _ = d.duration(n, what+": ready")
+	}
+	if n := f.val("limits"); n != nil {
+		srv.Limits = d.limits(n, what+": limits")
 	}
 	if n := f.val("dir"); n != nil {
 		if s, ok := d.str(n, what+": dir"); ok {

@@ -14,6 +14,8 @@ type ProgramOptions struct {
 	// Env are NAME=VALUE entries added to every program's environment
 	// (--env), before the spec's env:, which wins.
 	Env []string
+	// Limits, where set (--limit), win over a spec's and the defaults.
+	Limits Limits
 	// User, if set, is who programs run as (--user): not sockrun's user,
 	// so that they can neither read what sockrun keeps private (specs
 	// with hidden tests) nor signal it.

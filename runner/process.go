@@ -49,7 +49,8 @@ type proc struct {
 	readers   sync.WaitGroup
 	pipes     []*os.File // the read ends of stdout and stderr
 
-	eval sync.Mutex // one evaluation of the rule (tree.go) at a time
+	eval   sync.Mutex // one evaluation of the rule (tree.go) at a time
+	limits Limits     // in force
 
 	mu       sync.Mutex
 	state    *os.ProcessState // the leader's
@@ -67,6 +68,7 @@ type proc struct {
 	daemon   bool              // its leader exited 0 while another of its processes served
 	ended    bool              // it is over: what is left of it is being ended
 	left     []string          // what it left behind: "pid 1234 (redis-server)"
+	warning  string            // what could not be done for it, for the test's notes
 	finished bool              // done is closed or about to be
 }
 
@@ -88,6 +90,7 @@ type procConfig struct {
 	// server says that sockrun will wait for it to serve (waitReady).
 	server bool
 	opts   *ProgramOptions
+	limits Limits // the spec's; over the defaults, under opts.Limits
 }
 
 // startProc starts a program. It returns once the leader runs.
@@ -102,8 +105,10 @@ func startProc(c procConfig) (*proc, error) {
 			NotStarted: true, Code: -1}
 	}
 	var u *ProgramUser
+	p.limits = DefaultLimits.over(c.limits)
 	if c.opts != nil {
 		u = c.opts.User
+		p.limits = p.limits.over(c.opts.Limits)
 	}
 	sb, err := newSandbox(u)
 	if err != nil {
@@ -164,16 +169,20 @@ func startProc(c procConfig) (*proc, error) {
 		}
 	}
 	k.starting.RLock()
-	err = cmd.Start()
+	var limErr error
+	err, limErr = startLimited(cmd, p.limits)
 	if err != nil && p.cgroup != "" {
 		// A cgroup sockrun may make but not start a process in (a
 		// threaded or misconfigured subtree): track this one instead.
 		cmd = rebuild(cmd)
 		cmd.SysProcAttr.UseCgroupFD = false
-		err = cmd.Start()
+		err, limErr = startLimited(cmd, p.limits)
 		cgfd.Close()
 		removeCgroup(p.cgroup)
 		p.cgroup, cgfd = "", nil
+	}
+	if limErr != nil {
+		p.warning = "its limits could not be set, and it ran without them: " + limErr.Error()
 	}
 	if err == nil {
 		p.cmd, p.pid = cmd, cmd.Process.Pid
@@ -410,10 +419,19 @@ func (p *proc) ending() (code int, sig syscall.Signal) {
 // describe says how the program ended, in plain words.
 func (p *proc) describe() string {
 	p.mu.Lock()
-	daemon, st, err := p.daemon, p.state, p.waitErr
+	daemon, st, err, stopping := p.daemon, p.state, p.waitErr, p.stopping
 	p.mu.Unlock()
 	if !daemon {
-		return describeExit(st, err)
+		s := describeExit(st, err)
+		if st == nil {
+			return s
+		}
+		if ws, ok := st.Sys().(syscall.WaitStatus); ok {
+			if hit := p.limits.limitHit(ws, st.UserTime()+st.SystemTime(), stopping); hit != "" {
+				s += ": " + hit
+			}
+		}
+		return s
 	}
 	if ws, ok := p.endStatus(); ok {
 		return "(its leader had left a daemon to serve) " + describeStatus(ws)
@@ -448,6 +466,16 @@ func (p *proc) endingError(when string) *ProgramError {
 		}
 	}
 	return e
+}
+
+// notes are what a test's result says of the program, who being its name:
+// what it left behind, what could not be done for it.
+func (p *proc) notes(who string) []string {
+	n := leftNotes(who, p.leftBehind())
+	if p.warning != "" {
+		n = append(n, who+": "+p.warning)
+	}
+	return n
 }
 
 // leftBehind names the processes the program left running when its
@@ -488,6 +516,7 @@ var signals = map[syscall.Signal]string{
 	syscall.SIGUSR1: "SIGUSR1", syscall.SIGSEGV: "SIGSEGV", syscall.SIGUSR2: "SIGUSR2",
 	syscall.SIGPIPE: "SIGPIPE", syscall.SIGALRM: "SIGALRM", syscall.SIGTERM: "SIGTERM",
 	syscall.SIGXCPU: "SIGXCPU", syscall.SIGXFSZ: "SIGXFSZ", syscall.SIGSYS: "SIGSYS",
+	syscall.SIGVTALRM: "SIGVTALRM", syscall.SIGPROF: "SIGPROF", syscall.SIGSTKFLT: "SIGSTKFLT",
 }
 
 // signalByName finds a signal by its name, with or without SIG.

@@ -18,7 +18,7 @@ type programServer struct {
 	ended context.Context
 	base  string // the working directory it was given (Options.Dir)
 	opts  *ProgramOptions
-	left  []string // what instances before a restart left behind
+	left  []string // the notes of the instances before a restart
 }
 
 func (p *programServer) addr() Addr { return p.a }
@@ -92,7 +92,7 @@ func tryProgramServer(ctx context.Context, srv *Server, a Addr, addrs map[string
 	name := "server " + srv.Name
 	// The whole output, up to maxOutput, so that a wait: step can match it.
 	p, err := startProc(procConfig{name: name, argv: argv, dir: dir, env: environ, keep: maxOutput,
-		hint: srv.Run.startHint(), server: true, opts: opts})
+		hint: srv.Run.startHint(), server: true, opts: opts, limits: srv.Limits})
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +131,7 @@ func tryProgramServer(ctx context.Context, srv *Server, a Addr, addrs map[string
 			pe.When = fmt.Sprintf("(ready: %s): it %s %s, not on %s: %s", srv.Ready, listensVerb(a), elsewhere, a, bindAdvice(a))
 		}
 	}
-	for _, n := range leftNotes(name, p.leftBehind()) {
+	for _, n := range p.notes(name) {
 		pe.left += n + "\n"
 	}
 	pe.Output += pe.left
@@ -222,11 +222,11 @@ func (p *programServer) restart(ctx context.Context, addrs map[string]Addr) (ser
 	if err != nil {
 		return nil, err
 	}
-	next.left = append(p.left, p.proc.leftBehind()...)
+	next.left = append(p.left, p.proc.notes("server "+p.srv.Name)...)
 	return next, nil
 }
 
-// leftBehind names what this server's instances left behind.
-func (p *programServer) leftBehind() []string {
-	return append(append([]string(nil), p.left...), p.proc.leftBehind()...)
+// notes are the notes of this server's instances, for the test's result.
+func (p *programServer) notes() []string {
+	return append(append([]string(nil), p.left...), p.proc.notes("server "+p.srv.Name)...)
 }

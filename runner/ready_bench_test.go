@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"flag"
 	"errors"
 	"net"
 	"os"
@@ -25,14 +26,14 @@ import (
 // does both, one after the other, so that both meet the same load on a
 // shared machine; the figures are the medians of each, and their ratio.
 // With a tiny Go server (this test binary, re-executed) and, where cc is
-// found, the C echo server of testdata/c; on a quiet machine and with 20k
+// found, the C echo server of examples/c; on a quiet machine and with 20k
 // loopback connections in TIME_WAIT (made once, closed by the client
 // side). scripts/bench-ready runs it; BENCHMARKS.md has the figures.
 func BenchmarkProgramStart(b *testing.B) {
-	servers := map[string][]string{"go": {os.Args[0], benchServeArg}}
+	servers := map[string][]string{"go": append([]string{os.Args[0]}, benchServeArgs...)}
 	if cc, err := exec.LookPath("cc"); err == nil {
 		exe := filepath.Join(b.TempDir(), "echo_server")
-		out, err := exec.Command(cc, "-O2", "-o", exe, "../testdata/c/echo_server.c", "-DTHREADS", "-lpthread").CombinedOutput()
+		out, err := exec.Command(cc, "-O2", "-o", exe, "../examples/c/echo_server.c", "-lpthread").CombinedOutput()
 		if err != nil {
 			b.Fatalf("cc: %v\n%s", err, out)
 		}
@@ -78,16 +79,17 @@ func median(ds []time.Duration) time.Duration {
 	return s[len(s)/2]
 }
 
-// benchServeArg makes this test binary a tiny echo server (see TestMain).
-const benchServeArg = "-sockrun-bench-serve"
+// benchServeArgs make this test binary a tiny echo server: it runs only
+// TestBenchServe, which serves on the port that follows them.
+var benchServeArgs = []string{"-test.run=^TestBenchServe$"}
 
-// TestMain lets the benchmark run this binary as its server program.
-func TestMain(m *testing.M) {
-	if len(os.Args) == 3 && os.Args[1] == benchServeArg {
-		benchServe(os.Args[2])
-		return
+// TestBenchServe is the server program of the benchmarks when this binary
+// is run with benchServeArgs and a port; otherwise it has nothing to do.
+func TestBenchServe(t *testing.T) {
+	if flag.NArg() != 1 {
+		t.Skip("the benchmarks' server program; run with a port")
 	}
-	os.Exit(m.Run())
+	benchServe(flag.Arg(0))
 }
 
 func benchServe(port string) {

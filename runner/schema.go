@@ -149,6 +149,7 @@ func serverSchema() js {
 		"seed":   described(js{"type": "integer", "minimum": 0}, "the seed of the random faults ({rate: P}); default 1"),
 		"files": js{"type": "object", "propertyNames": js{"pattern": fileKeyRE.String()},
 			"additionalProperties": anyOf(strSchema(), object(js{"name": strSchema(), "text": strSchema()}, "text"))},
+		"limits": limitsSchema(),
 	})
 }
 

@@ -257,7 +257,7 @@ func (set *serverSet) stop() stopResult {
 	for _, name := range set.names {
 		if p := set.program(name); p != nil {
 			results[name] = p.stop()
-			set.notes = append(set.notes, leftNotes("server "+name, p.leftBehind())...)
+			set.notes = append(set.notes, p.notes()...)
 		}
 	}
 	proxies := set.proxies()

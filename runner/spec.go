@@ -83,6 +83,9 @@ type Server struct {
 	uses map[string]bool
 	// needs are the vars without a value that it names.
 	needs map[string]bool
+
+	// Limits bound a program's processes; zero fields are the defaults.
+	Limits Limits
 }
 
 // Network is the Go network name of the server's socket.

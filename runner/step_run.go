@@ -22,7 +22,7 @@ var runStep = &stepKind{
 	decode: decodeRun,
 	schema: func() js {
 		return anyOf(ref("command"), object(js{"cmd": ref("command"), "stdin": ref("data"), "stdout": ref("matcher"),
-			"stderr": ref("matcher"), "exit": ref("exit"), "timeout": ref("duration")}, "cmd"))
+			"stderr": ref("matcher"), "exit": ref("exit"), "timeout": ref("duration"), "limits": limitsSchema()}, "cmd"))
 	},
 }
 
@@ -37,6 +37,7 @@ type runAction struct {
 	stderr  matchSpec
 	exit    exitRule
 	timeout time.Duration
+	limits  Limits
 }
 
 func (a *runAction) String() string { return "run " + a.cmd.String() }
@@ -79,7 +80,7 @@ func (r exitRule) accepts(code int, sig syscall.Signal) bool {
 	return slices.Contains(r.codes, code)
 }
 
-var runKeys = []string{"cmd", "stdin", "stdout", "stderr", "exit", "timeout"}
+var runKeys = []string{"cmd", "stdin", "stdout", "stderr", "exit", "timeout", "limits"}
 
 func decodeRun(d *decoder, key, val *yaml.Node) action {
 	a := &runAction{exit: exitRule{codes: []int{0}}}
@@ -112,6 +113,9 @@ func decodeRun(d *decoder, key, val *yaml.Node) action {
 	}
 	if v := f.val("timeout"); v != nil {
 		a.timeout, _ = d.duration(v, "run: timeout")
+	}
+	if v := f.val("limits"); v != nil {
+		a.limits = d.limits(v, "run: limits")
 	}
 	if a.cmd == nil {
 		return nil
@@ -179,7 +183,8 @@ func (a *runAction) run(ctx context.Context, s *session) error {
 		stdin = p.bytes(0, p.size)
 	}
 	timeout := s.stepTimeout(a.timeout)
-	p, err := startProc(procConfig{name: "run", argv: argv, dir: s.dir, stdin: stdin, keep: maxOutput, hint: a.cmd.startHint(), opts: s.programs})
+	p, err := startProc(procConfig{name: "run", argv: argv, dir: s.dir, stdin: stdin, keep: maxOutput, hint: a.cmd.startHint(),
+		opts: s.programs, limits: a.limits})
 	if err != nil {
 		return err
 	}
@@ -201,7 +206,7 @@ func (a *runAction) run(ctx context.Context, s *session) error {
 	s.log.add("run", "stdout", out)
 	s.log.add("run", p.describe(), nil)
 	withOut := func(err error) error { return &outputError{err: err, output: p.outputTail("run")} }
-	s.notes = append(s.notes, leftNotes("run", p.leftBehind())...)
+	s.notes = append(s.notes, p.notes("run")...)
 	code, sig := p.ending()
 	if !a.exit.accepts(code, sig) {
 		if code < 0 && a.exit.signal == 0 && !a.exit.any {

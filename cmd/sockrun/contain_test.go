@@ -23,7 +23,7 @@ func TestSIGKILLLeavesNothing(t *testing.T) {
 	for _, contain := range []string{"", "off"} {
 		t.Run("contain="+contain, func(t *testing.T) {
 			dir := t.TempDir()
-			writeFile(t, dir, "spec.yaml", `
+			writeFile(t, filepath.Join(dir, "spec.yaml"), `
 servers:
   a: {behaviour: echo}
   b: {behaviour: echo}
@@ -80,7 +80,7 @@ func TestClientKillsParent(t *testing.T) {
 	for _, contain := range []string{"", "off"} {
 		t.Run("contain="+contain, func(t *testing.T) {
 			dir := t.TempDir()
-			writeFile(t, dir, "spec.yaml", `
+			writeFile(t, filepath.Join(dir, "spec.yaml"), `
 servers:
   s: {behaviour: echo}
 tests:
@@ -113,13 +113,6 @@ tests:
 				t.Errorf("the server, pid %d, still runs after its sockrun was killed", server)
 			}
 		})
-	}
-}
-
-func writeFile(t *testing.T, dir, name, text string) {
-	t.Helper()
-	if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-		t.Fatal(err)
 	}
 }
 

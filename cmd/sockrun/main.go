@@ -154,6 +154,8 @@ Flags (before or after the specs):
   --env NAME[=VALUE]   give programs under test NAME, from sockrun's environment or as
                        VALUE (they get a clean environment: PATH, HOME, TMPDIR, LANG, TERM)
   --user NAME          run programs under test as user NAME (sockrun must run as root)
+  --limit NAME=VALUE   a limit of each program under test, over the spec's limits:
+                       cpu=60s memory=1GiB procs=256 fsize=256MiB (the defaults), or unlimited
   --format FORMAT      the report's format, one of: %s
                        (default: text)
   -o FILE              write the report to FILE instead of standard output
@@ -334,6 +336,7 @@ type runFlags struct {
 	help       bool
 	envs       list   // --env: passed to programs under test
 	user       string // --user: who programs under test run as
+	limits     list   // --limit NAME=VALUE: over the specs' limits
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
@@ -349,6 +352,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.shard, "shard", "", "run share K of N")
 	fs.Var(&f.envs, "env", "pass NAME[=VALUE] to programs under test")
 	fs.StringVar(&f.user, "user", "", "run programs under test as this user (as root)")
+	fs.Var(&f.limits, "limit", "NAME=VALUE: a limit of every program under test")
 	fs.BoolVar(&f.help, "help", false, "")
 	fs.BoolVar(&f.help, "h", false, "")
 }
@@ -372,6 +376,12 @@ func (f *runFlags) config(color bool) (*runConfig, error) {
 	if f.user != "" {
 		if c.opts.Programs.User, err = runner.LookupUser(f.user); err != nil {
 			return nil, err
+		}
+	}
+	for _, l := range f.limits {
+		name, value, _ := strings.Cut(l, "=")
+		if err := c.opts.Programs.Limits.SetLimit(name, value); err != nil {
+			return nil, fmt.Errorf("--limit %s: %v", l, err)
 		}
 	}
 	for _, e := range f.envs {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -53,6 +54,8 @@ func programs() map[string]func() {
 		"showenv-server": showEnvServer,
 		"killparent":     killParent,
 		"prying":         prying,
+		"cpuburn":        cpuBurn,
+		"bigfile":        bigFile,
 	}
 }
 
@@ -142,6 +145,45 @@ func prying() {
 		fmt.Println("HOME:", err)
 	} else {
 		fmt.Println("HOME owned by", st.Uid)
+	}
+}
+
+// cpuBurn spins for ever, on 8 threads: on a loaded machine more
+// threads get more of the CPU, so that its CPU limit comes in seconds of
+// wall time, not minutes. With -c it dies of SIGXCPU as a C program does;
+// Go's runtime ignores the signal.
+func cpuBurn() {
+	if len(os.Args) > 1 && os.Args[1] == "-c" {
+		defaultAction(syscall.SIGXCPU)
+	}
+	runtime.GOMAXPROCS(8)
+	for range 7 {
+		go func() {
+			for {
+			}
+		}()
+	}
+	for {
+	}
+}
+
+// bigFile writes a file of 1 MiB chunks until something stops it. With
+// -c it dies of SIGXFSZ as a C program does; Go's runtime ignores the
+// signal, and the write fails with EFBIG.
+func bigFile() {
+	if os.Args[1] == "-c" {
+		defaultAction(syscall.SIGXFSZ)
+		os.Args = os.Args[1:]
+	}
+	f, err := os.Create(os.Args[1])
+	if err != nil {
+		die("%v", err)
+	}
+	chunk := make([]byte, 1<<20)
+	for {
+		if _, err := f.Write(chunk); err != nil {
+			die("write: %v", err)
+		}
 	}
 }
 
@@ -459,16 +501,21 @@ func cString(p []byte) []byte {
 	return p
 }
 
+// defaultAction resets sig's handler to SIG_DFL, as a C program has it:
+// Go's runtime handles SIGSEGV, SIGPIPE, SIGXCPU... itself. A raw
+// rt_sigaction: an all-zero struct sigaction is SIG_DFL on every layout.
+func defaultAction(sig syscall.Signal) {
+	var act [4]uint64
+	syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&act)), 0, 8, 0, 0)
+}
+
 // crash dies of SIGSEGV, as a C program that dereferences NULL does.
 func crash() { dieBy(syscall.SIGSEGV) }
 
 // dieBy ends the program by sig with the default action, as a C program
-// that has no handler for it dies. Go's runtime handles SIGSEGV and
-// SIGPIPE itself, so the handler is first reset to SIG_DFL with a raw
-// rt_sigaction: an all-zero struct sigaction is SIG_DFL on every layout.
+// that has no handler for it dies.
 func dieBy(sig syscall.Signal) {
-	var act [4]uint64
-	syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&act)), 0, 8, 0, 0)
+	defaultAction(sig)
 	syscall.Kill(os.Getpid(), sig)
 	time.Sleep(time.Second)
 	os.Exit(128 + int(sig))
