@@ -71,9 +71,12 @@
 // A program under test replaces the behaviour: run: (or --run NAME=COMMAND
 // on the command line) is its command line, split into words like a shell
 // does but never given to a shell. sockrun picks a free port outside the
-// kernel's ephemeral range, fills in {{port}}, starts the program in its
-// own process group, waits until it listens (ready:, default 5s), and
-// stops it after the test: SIGTERM to the group, SIGKILL after 500ms.
+// kernel's ephemeral range, fills in {{port}}, starts the program with a
+// clean environment (PATH, a private HOME and TMPDIR, LANG=C.UTF-8,
+// TERM=dumb, --env, then env:), waits until one of its processes listens
+// on that address (ready:, default 5s; asked of the kernel, no probe
+// connection; 0.0.0.0 serves 127.0.0.1, 127.0.0.2 does not), and stops it
+// after the test: SIGTERM, SIGKILL after 500ms.
 //
 //	servers:
 //	  echo:
@@ -81,10 +84,21 @@
 //	    ready: 2s
 //	    dir: ../build            # relative to the spec file
 //	    env: {DEBUG: "1"}
+//	    limits: {cpu: 10s, memory: 512MiB, procs: 64, fsize: 64MiB}
 //	  redis:
 //	    run: [redis-server, "{{redis.conf}}"]    # a list of words, used as they are
 //	    files:                                   # written before it starts
 //	      conf: "port {{redis.port}}\nbind 127.0.0.1\n"
+//
+// A program is its whole process tree. While its first process runs, it
+// runs; if that process exits 0 while another of its processes serves the
+// address, it has daemonized, which is accepted; otherwise its exit ends
+// the program, with its status. Whatever of it still runs then, or when
+// the test ends, is ended and named in a note of the test ("left a
+// background process: pid 12 (sleeper); ended"). Programs run under
+// limits (cpu 60s, memory 1GiB, procs 256, fsize 256MiB by default; a run
+// step takes limits: too), and die with sockrun, even by SIGKILL: see the
+// README's "Grading untrusted code".
 //
 // # TLS
 //

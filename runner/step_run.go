@@ -14,11 +14,12 @@ import (
 
 var runStep = &stepKind{
 	name:  "run",
-	forms: []string{"run: COMMAND", "run: {cmd: COMMAND, stdin: DATA, stdout: MATCHER, stderr: MATCHER, exit: CODE, timeout: DURATION}"},
+	forms: []string{"run: COMMAND", "run: {cmd: COMMAND, stdin: DATA, stdout: MATCHER, stderr: MATCHER, exit: CODE, timeout: DURATION, limits: LIMITS}"},
 	doc: "Run a client program under test to completion, then check its exit status (`exit`: a code, a list of codes, `nonzero`, `any` " +
 		"or `{signal: SIGPIPE}`; default 0) and what it printed. `stdout` and `stderr` are matched whole: DATA is exactly the output, " +
 		"`line:` is the output being that one line, `contains:` and `regex:` search it, `silence: true` is no output. " +
-		"COMMAND is a command line, split like a shell's but never given to one, or a list of words used as they are.",
+		"COMMAND is a command line, split like a shell's but never given to one, or a list of words used as they are. " +
+		"`limits` bound it as a server's do (`{cpu: 10s, memory: 512MiB, procs: 64, fsize: 64MiB}`); whatever it leaves running when it exits is ended.",
 	decode: decodeRun,
 	schema: func() js {
 		return anyOf(ref("command"), object(js{"cmd": ref("command"), "stdin": ref("data"), "stdout": ref("matcher"),
