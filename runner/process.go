@@ -91,6 +91,7 @@ type procConfig struct {
 	server bool
 	opts   *ProgramOptions
 	limits Limits // the spec's; over the defaults, under opts.Limits
+	ns     *netns // the test's network namespace (--isolate), or nil
 }
 
 // startProc starts a program. It returns once the leader runs.
@@ -170,13 +171,21 @@ func startProc(c procConfig) (*proc, error) {
 	}
 	k.starting.RLock()
 	var limErr error
-	err, limErr = startLimited(cmd, p.limits)
+	start := func(cmd *exec.Cmd) (err, limErr error) {
+		// The program is born in the namespace of the thread that forks.
+		nerr := inNetns(c.ns, func() error {
+			err, limErr = startLimited(cmd, p.limits)
+			return nil
+		})
+		return errors.Join(nerr, err), limErr
+	}
+	err, limErr = start(cmd)
 	if err != nil && p.cgroup != "" {
 		// A cgroup sockrun may make but not start a process in (a
 		// threaded or misconfigured subtree): track this one instead.
 		cmd = rebuild(cmd)
 		cmd.SysProcAttr.UseCgroupFD = false
-		err, limErr = startLimited(cmd, p.limits)
+		err, limErr = start(cmd)
 		cgfd.Close()
 		removeCgroup(p.cgroup)
 		p.cgroup, cgfd = "", nil

@@ -55,7 +55,12 @@ func startProgramServer(ctx context.Context, srv *Server, addrs map[string]Addr,
 		}
 		// A port needs no cleaning: clean keeps the files, to be written
 		// again for the new port.
-		next, nextClean, perr := pickAddr(srv, &a)
+		var next Addr
+		var nextClean func()
+		perr := inNetns(netnsOf(ctx), func() (err error) {
+			next, nextClean, err = pickAddr(srv, &a)
+			return err
+		})
 		if perr != nil {
 			clean()
 			return nil, err
@@ -92,7 +97,7 @@ func tryProgramServer(ctx context.Context, srv *Server, a Addr, addrs map[string
 	name := "server " + srv.Name
 	// The whole output, up to maxOutput, so that a wait: step can match it.
 	p, err := startProc(procConfig{name: name, argv: argv, dir: dir, env: environ, keep: maxOutput,
-		hint: srv.Run.startHint(), server: true, opts: opts, limits: srv.Limits})
+		hint: srv.Run.startHint(), server: true, opts: opts, limits: srv.Limits, ns: netnsOf(ctx)})
 	if err != nil {
 		return nil, err
 	}

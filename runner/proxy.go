@@ -77,7 +77,17 @@ func (px *proxy) dial(b *builtin) (net.Conn, error) {
 		px.mu.Unlock()
 		d.LocalAddr = &net.UnixAddr{Name: path, Net: "unixgram"}
 	}
-	return d.DialContext(b.ctx, a.Network, a.String())
+	// In the test's network namespace, from this goroutine's thread, and
+	// without a second goroutine (whose socket would be made elsewhere).
+	var c net.Conn
+	if b.opts.ns != nil {
+		d.FallbackDelay = -1
+	}
+	err := inNetns(b.opts.ns, func() (err error) {
+		c, err = d.DialContext(b.ctx, a.Network, a.String())
+		return err
+	})
+	return c, err
 }
 
 // cleanup removes the upstream sockets' directory, once all are closed.

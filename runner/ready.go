@@ -33,13 +33,14 @@ import (
 // A target is an address, resolved for checking who serves it.
 type target struct {
 	a   Addr
+	ns  *netns       // the network namespace to ask in (--isolate), or nil
 	ips []netip.Addr // a.Host, resolved
 	// dev and ino identify the file of a Unix socket path once it exists.
 	dev, ino uint64
 }
 
 func newTarget(ctx context.Context, a Addr) (*target, error) {
-	t := &target{a: a}
+	t := &target{a: a, ns: netnsOf(ctx)}
 	if a.Path != "" {
 		return t, nil
 	}
@@ -99,9 +100,9 @@ func (t *target) sockets() ([]sockInfo, error) {
 			return nil, nil // not bound yet
 		}
 		t.dev, t.ino = st.Dev, st.Ino
-		all, err = diagUnix(t.stream())
+		err = inNetns(t.ns, func() (err error) { all, err = diagUnix(t.stream()); return err })
 	} else {
-		all, err = diagInet(t.stream(), t.a.Port)
+		err = inNetns(t.ns, func() (err error) { all, err = diagInet(t.stream(), t.a.Port); return err })
 	}
 	out := all[:0]
 	for _, s := range all {
@@ -200,11 +201,14 @@ const (
 // "0.0.0.0:41234 and [::1]:5000".
 func (p *proc) listensElsewhere(t *target) string {
 	var all []sockInfo
-	if t.a.Path != "" {
-		all, _ = diagUnix(t.stream())
-	} else {
-		all, _ = diagInet(t.stream(), 0)
-	}
+	inNetns(t.ns, func() error {
+		if t.a.Path != "" {
+			all, _ = diagUnix(t.stream())
+		} else {
+			all, _ = diagInet(t.stream(), 0)
+		}
+		return nil
+	})
 	var where []string
 	for _, s := range p.held(all) {
 		if w := s.String(); !slices.Contains(where, w) {

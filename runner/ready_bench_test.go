@@ -2,8 +2,8 @@ package runner
 
 import (
 	"context"
-	"flag"
 	"errors"
+	"flag"
 	"net"
 	"os"
 	"os/exec"
@@ -236,4 +236,44 @@ func countTimeWait() int {
 		sockDiag(req, func([]byte) { n++ })
 	}
 	return n
+}
+
+// BenchmarkIsolate: the cost of --isolate per test, against the same
+// test without it, in one run: a test of a built-in echo server (connect,
+// send, expect) with and without a network namespace of its own,
+// alternately; the medians and their ratio.
+//
+//	go test -run XXX -bench Isolate -benchtime 200x ./runner
+func BenchmarkIsolate(b *testing.B) {
+	if err := CanIsolate(); err != nil {
+		b.Skip(err)
+	}
+	spec, err := Parse("bench.yaml", []byte(`
+servers: {e: {behaviour: echo}}
+tests: [{name: t, steps: [{connect: e}, {send: "x"}, {expect: "x"}]}]
+`), LoadOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var plain, isolated []time.Duration
+	for i := range b.N {
+		for k := range 2 {
+			iso := (i+k)%2 == 1
+			t0 := time.Now()
+			rep := Run(context.Background(), []*Spec{spec}, Options{Jobs: 1, Isolate: iso})
+			d := time.Since(t0)
+			if !rep.Passed() {
+				b.Fatalf("isolate %v: %+v", iso, rep.Files[0].Tests[0].Failure)
+			}
+			if iso {
+				isolated = append(isolated, d)
+			} else {
+				plain = append(plain, d)
+			}
+		}
+	}
+	p, o := median(plain), median(isolated)
+	b.ReportMetric(float64(p.Microseconds())/1000, "plain-ms")
+	b.ReportMetric(float64(o.Microseconds())/1000, "isolated-ms")
+	b.ReportMetric(float64(o)/float64(p), "ratio")
 }

@@ -36,6 +36,9 @@ type Options struct {
 	OnTest func(spec *Spec, r *TestResult)
 	// Programs say how programs under test run (--env...).
 	Programs ProgramOptions
+	// Isolate runs each test in a network namespace of its own (see
+	// netns.go): fixed ports then need not run one at a time.
+	Isolate bool
 }
 
 // A Shard is share K of N (1 <= K <= N) of a list: the items whose
@@ -127,8 +130,8 @@ func (p *Pool) turns(j job, opts Options) []*sync.Mutex {
 	var out []*sync.Mutex
 	for _, name := range j.test.Servers {
 		srv := j.spec.Server(name)
-		if _, elsewhere := opts.Addrs[name]; !srv.Fixed() || elsewhere {
-			continue
+		if _, elsewhere := opts.Addrs[name]; !srv.Fixed() || elsewhere || opts.Isolate {
+			continue // (with --isolate, each test has the address to itself)
 		}
 		key := srv.Network() + " " + srv.Host + ":" + strconv.Itoa(srv.Port)
 		if srv.Path != "" {
@@ -234,8 +237,20 @@ func runTest(ctx context.Context, spec *Spec, t *Test, opts Options) *TestResult
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-
-	set, err := startServers(ctx, spec, t, t.Timeout, opts, log)
+	var set *serverSet
+	var err error
+	if opts.Isolate {
+		ns, nerr := newNetns()
+		if nerr != nil {
+			err = &setupError{server: "(its network namespace)", err: nerr}
+		} else {
+			defer ns.close()
+			ctx = withNetns(ctx, ns)
+		}
+	}
+	if err == nil {
+		set, err = startServers(ctx, spec, t, t.Timeout, opts, log)
+	}
 	output := ""
 	if err == nil {
 		s := newSession(t.Timeout, set, log)

@@ -98,6 +98,7 @@ type builtinOpts struct {
 	id      *identity     // its certificate, if it has tls:
 	log     *transcript   // the test's transcript (-v), or nil
 	at      *Addr         // the exact address to bind (a restart), or nil
+	ns      *netns        // the test's network namespace (--isolate), or nil
 }
 
 // startBuiltin binds the server's address (port 0: any free port) and
@@ -237,7 +238,11 @@ func (b *builtin) restart(ctx context.Context, addrs map[string]Addr) (serverIns
 	}
 	o := b.opts
 	o.at = &b.a
-	nb, err := startBuiltin(b.srv, o)
+	var nb *builtin
+	err := inNetns(o.ns, func() (err error) {
+		nb, err = startBuiltin(b.srv, o)
+		return err
+	})
 	if err != nil {
 		b.clean()
 		return nil, &setupError{server: b.srv.Name, err: err}

@@ -76,7 +76,11 @@ func startServers(ctx context.Context, spec *Spec, t *Test, timeout time.Duratio
 		}
 	}
 	for _, srv := range builtins {
-		b, err := startBuiltin(srv, builtinOpts{timeout: timeout, env: set.env, id: set.ids[srv.Name], log: log})
+		var b *builtin
+		err := inNetns(netnsOf(ctx), func() (err error) {
+			b, err = startBuiltin(srv, builtinOpts{timeout: timeout, env: set.env, id: set.ids[srv.Name], log: log, ns: netnsOf(ctx)})
+			return err
+		})
 		if err != nil {
 			return fail(&setupError{server: srv.Name, err: err})
 		}
@@ -85,7 +89,12 @@ func startServers(ctx context.Context, spec *Spec, t *Test, timeout time.Duratio
 	}
 	var cleans []func()
 	for _, srv := range programs {
-		a, clean, err := pickAddr(srv, nil)
+		var a Addr
+		var clean func()
+		err := inNetns(netnsOf(ctx), func() (err error) {
+			a, clean, err = pickAddr(srv, nil)
+			return err
+		})
 		if err == nil {
 			var cleanFiles func()
 			if a, cleanFiles, err = placeFiles(srv, a); err == nil {

@@ -106,7 +106,15 @@ func (a *connectAction) run(ctx context.Context, s *session) error {
 		sockfile = filepath.Join(dir, a.as+"-"+strconv.Itoa(len(s.opened))+".sock")
 		dialer.LocalAddr = &net.UnixAddr{Name: sockfile, Net: "unixgram"}
 	}
-	conn, err := dialer.DialContext(ctx, addr.Network, addr.String())
+	var conn net.Conn
+	ns := netnsOf(ctx)
+	if ns != nil {
+		dialer.FallbackDelay = -1 // no second goroutine: its socket would be made elsewhere
+	}
+	err := inNetns(ns, func() (err error) {
+		conn, err = dialer.DialContext(ctx, addr.Network, addr.String())
+		return err
+	})
 	if err != nil {
 		if sockfile != "" {
 			os.Remove(sockfile)

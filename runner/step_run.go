@@ -185,7 +185,7 @@ func (a *runAction) run(ctx context.Context, s *session) error {
 	}
 	timeout := s.stepTimeout(a.timeout)
 	p, err := startProc(procConfig{name: "run", argv: argv, dir: s.dir, stdin: stdin, keep: maxOutput, hint: a.cmd.startHint(),
-		opts: s.programs, limits: a.limits})
+		opts: s.programs, limits: a.limits, ns: netnsOf(ctx)})
 	if err != nil {
 		return err
 	}

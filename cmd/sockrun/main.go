@@ -154,6 +154,8 @@ Flags (before or after the specs):
   --env NAME[=VALUE]   give programs under test NAME, from sockrun's environment or as
                        VALUE (they get a clean environment: PATH, HOME, TMPDIR, LANG, TERM)
   --user NAME          run programs under test as user NAME (sockrun must run as root)
+  --isolate            run each test in a network namespace of its own, loopback only
+                       (then tests on fixed ports run in parallel)
   --limit NAME=VALUE   a limit of each program under test, over the spec's limits:
                        cpu=60s memory=1GiB procs=256 fsize=256MiB (the defaults), or unlimited
   --format FORMAT      the report's format, one of: %s
@@ -337,6 +339,7 @@ type runFlags struct {
 	envs       list   // --env: passed to programs under test
 	user       string // --user: who programs under test run as
 	limits     list   // --limit NAME=VALUE: over the specs' limits
+	isolate    bool   // --isolate: each test in a network namespace of its own
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
@@ -353,6 +356,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.envs, "env", "pass NAME[=VALUE] to programs under test")
 	fs.StringVar(&f.user, "user", "", "run programs under test as this user (as root)")
 	fs.Var(&f.limits, "limit", "NAME=VALUE: a limit of every program under test")
+	fs.BoolVar(&f.isolate, "isolate", false, "each test in a network namespace of its own")
 	fs.BoolVar(&f.help, "help", false, "")
 	fs.BoolVar(&f.help, "h", false, "")
 }
@@ -373,6 +377,15 @@ func (f *runFlags) config(color bool) (*runConfig, error) {
 	}
 	c := &runConfig{opts: runner.Options{Jobs: f.jobs, Verbose: f.verbose, Addrs: f.addrs.m}}
 	var err error
+	if f.isolate {
+		if len(f.addrs.m) > 0 {
+			return nil, errors.New("--isolate and --addr: a test in a network namespace of its own cannot reach a server elsewhere")
+		}
+		if err := runner.CanIsolate(); err != nil {
+			return nil, err
+		}
+		c.opts.Isolate = true
+	}
 	if f.user != "" {
 		if c.opts.Programs.User, err = runner.LookupUser(f.user); err != nil {
 			return nil, err

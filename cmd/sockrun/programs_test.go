@@ -56,6 +56,7 @@ func programs() map[string]func() {
 		"prying":         prying,
 		"cpuburn":        cpuBurn,
 		"bigfile":        bigFile,
+		"ifaces":         ifaces,
 	}
 }
 
@@ -184,6 +185,17 @@ func bigFile() {
 		if _, err := f.Write(chunk); err != nil {
 			die("write: %v", err)
 		}
+	}
+}
+
+// ifaces prints the names of the network interfaces it sees, one a line.
+func ifaces() {
+	is, err := net.Interfaces()
+	if err != nil {
+		die("%v", err)
+	}
+	for _, i := range is {
+		fmt.Println(i.Name)
 	}
 }
 
