@@ -162,3 +162,39 @@ func killAll(dir string) {
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
 }
+
+// TestNoInheritedFDs: file descriptors sockrun inherited (here a pipe
+// and a file, as fds 3 and 4) do not reach the programs it starts, which
+// get 0, 1 and 2 only.
+func TestNoInheritedFDs(t *testing.T) {
+	for _, contain := range []string{"", "off"} {
+		t.Run("contain="+contain, func(t *testing.T) {
+			dir := t.TempDir()
+			writeFile(t, dir, "spec.yaml", `
+tests:
+  - name: fds
+    steps:
+      - run: {cmd: showenv, stdout: {regex: '\A((HOME|LANG|PATH|TERM|TMPDIR)=[^\n]*\n)+cwd ok: true\n\z'}}
+`)
+			r, w, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			defer w.Close()
+			f, err := os.Create(filepath.Join(dir, "leak"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			cmd := exec.Command("sockrun", "spec.yaml")
+			cmd.Dir = dir
+			cmd.Env = append(os.Environ(), "SOCKRUN_CONTAIN="+contain, "NO_COLOR=1")
+			cmd.ExtraFiles = []*os.File{w, f}
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("sockrun: %v\n%s", err, out)
+			}
+		})
+	}
+}

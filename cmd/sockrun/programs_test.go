@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
@@ -57,6 +58,9 @@ func programs() map[string]func() {
 		"cpuburn":        cpuBurn,
 		"bigfile":        bigFile,
 		"ifaces":         ifaces,
+		"bounded":        bounded,
+		"spawntree":      spawnTree,
+		"memhog":         memHog,
 	}
 }
 
@@ -186,6 +190,91 @@ func bigFile() {
 			die("write: %v", err)
 		}
 	}
+}
+
+// bounded runs a command and checks how it went: bounded SECONDS MIB
+// STATUS PROG ARG... runs PROG, passing its output through, and exits 0
+// if it exited with STATUS within SECONDS of wall time and its largest
+// process (itself, or any it or its children reaped: every program under
+// test) peaked under MIB MiB of RSS; otherwise it says which bound broke
+// and exits 1. A script runs it with exec, never "! exec".
+func bounded() {
+	if len(os.Args) < 5 {
+		die("usage: bounded SECONDS MIB STATUS PROG [ARG...]")
+	}
+	secs, _ := strconv.ParseFloat(os.Args[1], 64)
+	mib, _ := strconv.ParseInt(os.Args[2], 10, 64)
+	want, _ := strconv.Atoi(os.Args[3])
+	cmd := exec.Command(os.Args[4], os.Args[5:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		die("bounded: %v", err)
+	}
+	cmd.Wait()
+	took := time.Since(start)
+	peak := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss / 1024 // KiB to MiB
+	ok := true
+	if got := cmd.ProcessState.ExitCode(); got != want {
+		fmt.Fprintf(os.Stderr, "bounded: %s exited with status %d, want %d\n", os.Args[4], got, want)
+		ok = false
+	}
+	if took > time.Duration(secs*float64(time.Second)) {
+		fmt.Fprintf(os.Stderr, "bounded: %s took %s, over its bound of %gs\n", os.Args[4], took.Round(time.Millisecond), secs)
+		ok = false
+	}
+	if peak >= mib {
+		fmt.Fprintf(os.Stderr, "bounded: its largest process peaked at %d MiB, over its bound of %d MiB\n", peak, mib)
+		ok = false
+	}
+	if !ok {
+		os.Exit(1)
+	}
+}
+
+// spawnTree DEPTH [-exit] starts two copies of itself with one level
+// less, the second of each pair in a session of its own, waits until each
+// says it is up (with its whole subtree), says "up" itself, and sleeps, or
+// with -exit exits: a tree of 2^DEPTH-1 processes, some of which have left
+// the program's session.
+func spawnTree() {
+	depth, _ := strconv.Atoi(os.Args[1])
+	if depth > 1 {
+		for i := range 2 {
+			cmd := exec.Command("spawntree", strconv.Itoa(depth-1))
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: i == 1}
+			out, err := cmd.StdoutPipe()
+			if err == nil {
+				err = cmd.Start()
+			}
+			if err != nil {
+				die("spawntree: %v", err)
+			}
+			if _, err := bufio.NewReader(out).ReadString('\n'); err != nil {
+				die("spawntree: a child did not come up: %v", err)
+			}
+		}
+	}
+	fmt.Println("up")
+	if len(os.Args) > 2 && os.Args[2] == "-exit" {
+		os.Exit(0)
+	}
+	time.Sleep(time.Hour)
+}
+
+// memHog allocates and touches memory, 16 MiB at a time, up to 2 GiB,
+// then sleeps.
+func memHog() {
+	var keep [][]byte
+	for range 128 {
+		b := make([]byte, 16<<20)
+		for i := 0; i < len(b); i += 4096 {
+			b[i] = 1
+		}
+		keep = append(keep, b)
+	}
+	fmt.Println("allocated 2 GiB")
+	time.Sleep(time.Hour)
 }
 
 // ifaces prints the names of the network interfaces it sees, one a line.
