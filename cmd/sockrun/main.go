@@ -397,7 +397,10 @@ func (f *runFlags) config(color bool) (*runConfig, error) {
 			return nil, fmt.Errorf("--limit %s: %v", l, err)
 		}
 	}
-	for _, e := range f.envs {
+	// SOCKRUN_PASSENV=NAME,NAME... is --env NAME for each, for a CI
+	// configuration that passes the same names to every run.
+	passed := strings.FieldsFunc(os.Getenv("SOCKRUN_PASSENV"), func(r rune) bool { return r == ',' || r == ' ' })
+	for _, e := range append(passed, f.envs...) {
 		if kv, ok := runner.PassEnv(e); ok { // an unset NAME is not passed, as with docker run -e
 			c.opts.Programs.Env = append(c.opts.Programs.Env, kv)
 		}

@@ -45,6 +45,7 @@ func TestScripts(t *testing.T) {
 			// sleep a second as it exits (the race detector's default
 			// atexit_sleep_ms), and a client's run step would count it.
 			env.Setenv("GORACE", "atexit_sleep_ms=0")
+			env.Setenv("SOCKRUN_PASSENV", "GORACE")    // to programs, whose environment is clean
 			env.Values[bgKey{}] = map[string]*bgProc{} // start and stop's
 			// The course exercises, so that scripts grade programs with them.
 			specs, err := filepath.Abs("../../specs")
@@ -57,6 +58,8 @@ func TestScripts(t *testing.T) {
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {
+			case "race":
+				return raceDetector, nil
 			case "root":
 				return os.Geteuid() == 0, nil
 			case "ipv6":
