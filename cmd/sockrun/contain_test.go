@@ -85,7 +85,7 @@ servers:
   s: {behaviour: echo}
 tests:
   - name: kills its parent
-    steps: [{connect: s}, {run: {cmd: killparent -pidfile pids, timeout: 1s}}]
+    steps: [{connect: s}, {run: {cmd: killparent -pidfile pids, timeout: 5s}}]
 `)
 			sockrun := startSockrun(t, dir, contain, "spec.yaml", "--run", "s=echoserver {{port}} -pidfile pids")
 			err := sockrun.Wait()
@@ -94,7 +94,7 @@ tests:
 				if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
 					t.Fatalf("sockrun: %v, want exit status 1\n%s", err, out)
 				}
-				if !strings.Contains(out, "run: the program did not finish within 1s") {
+				if !strings.Contains(out, "run: the program did not finish within 5s") {
 					t.Errorf("the report does not say the client ran out of time:\n%s", out)
 				}
 				if left := procsIn(dir); len(left) > 0 {
@@ -174,7 +174,7 @@ func TestNoInheritedFDs(t *testing.T) {
 tests:
   - name: fds
     steps:
-      - run: {cmd: showenv, stdout: {regex: '\A((HOME|LANG|PATH|TERM|TMPDIR)=[^\n]*\n)+cwd ok: true\n\z'}}
+      - run: {cmd: showenv, timeout: 20s, stdout: {regex: '\A((HOME|LANG|PATH|TERM|TMPDIR)=[^\n]*\n)+cwd ok: true\n\z'}}
 `)
 			r, w, err := os.Pipe()
 			if err != nil {
