@@ -170,7 +170,7 @@ func TestNoInheritedFDs(t *testing.T) {
 	for _, contain := range []string{"", "off"} {
 		t.Run("contain="+contain, func(t *testing.T) {
 			dir := t.TempDir()
-			writeFile(t, dir, "spec.yaml", `
+			writeFile(t, filepath.Join(dir, "spec.yaml"), `
 tests:
   - name: fds
     steps:
