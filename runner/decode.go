@@ -138,6 +138,7 @@ func (d *decoder) spec(root *yaml.Node, opts LoadOptions) *Spec {
 	if n := top.val("servers"); n != nil {
 		d.serversOf(n, s, opts)
 	}
+	d.checkSockets(s, opts)
 	if n := top.val("tests"); n != nil {
 		d.testsOf(n, s)
 	} else {
@@ -169,7 +170,7 @@ func (d *decoder) varsOf(n *yaml.Node) {
 	}
 }
 
-var serverKeys = []string{"type", "host", "port", "path", "behaviour", "script", "loop", "run", "ready", "dir", "env", "files", "tls", "proxy", "faults", "seed", "limits"}
+var serverKeys = []string{"type", "host", "port", "path", "behaviour", "script", "loop", "run", "socket_of", "ready", "dir", "env", "files", "tls", "proxy", "faults", "seed", "limits"}
 
 func (d *decoder) serversOf(n *yaml.Node, s *Spec, opts LoadOptions) {
 	pairs, ok := d.mapping(n, "servers", nil...)
@@ -216,8 +217,14 @@ func (d *decoder) serverAddr(srv *Server, f kvs) {
 		}
 	}
 	if n := f.val("port"); n != nil {
-		v, _ := d.integer(n, what+": port", 0, 65535, false)
-		srv.Port = int(v)
+		if r := resolve(n); r.Kind == yaml.ScalarNode && r.Value == "same" && f.val("socket_of") != nil {
+			// The port number of the program's first socket: one port,
+			// two socket types (DNS over UDP and TCP).
+			srv.SamePort = true
+		} else {
+			v, _ := d.integer(n, what+": port", 0, 65535, false)
+			srv.Port = int(v)
+		}
 		if f.val("path") != nil {
 			d.errorf(n, "%s: port: and path: both given; a server has a port or a Unix path, not both", what)
 		}
@@ -301,6 +308,8 @@ func (d *decoder) serverRole(srv *Server, p kv, f kvs, programs map[string]strin
 	beh, run, prx := f["behaviour"], f["run"], f["proxy"]
 	cmdline, fromCLI := programs[srv.Name]
 	switch {
+	case f.val("socket_of") != nil:
+		d.socketOf(srv, f, fromCLI || beh.val != nil || run.val != nil || prx.val != nil)
 	case fromCLI:
 		srv.Run = d.command(p.key, cmdline, "--run "+srv.Name)
 	case beh.val != nil && run.val != nil:
@@ -533,5 +542,59 @@ func (d *decoder) testServers(n *yaml.Node, what string, sc *scope) {
 			continue
 		}
 		sc.uses[name] = true
+	}
+}
+
+// socketOf decodes socket_of: PROGRAM, a further socket of a program
+// under test: one program that serves several sockets (TCP and UDP, or
+// two ports). It has an address of its own, and a type, but no program:
+// PROGRAM's readiness waits for it too, a test that uses it starts
+// PROGRAM, and {{NAME.port}} names its port. port: same gives it
+// PROGRAM's port number.
+func (d *decoder) socketOf(srv *Server, f kvs, other bool) {
+	what := "server " + srv.Name
+	n := f.val("socket_of")
+	name, ok := d.name(n, what+": socket_of")
+	if !ok {
+		return
+	}
+	prog := d.servers[name]
+	switch {
+	case other:
+		d.errorf(f["socket_of"].key, "%s: socket_of: is a socket of another server's program; it has no behaviour:, run: or proxy: of its own (nor --run)", what)
+	case prog == nil:
+		d.errorf(n, "%s: socket_of: unknown server %q%s; expected the program server it is a socket of%s", what, name, didYouMean(name, keys(d.servers)), listOf(keys(d.servers)))
+	case prog == srv:
+		d.errorf(n, "%s: socket_of: names itself; expected another server, a program under test", what)
+	default:
+		srv.SocketOf = prog
+		d.use(prog)
+	}
+}
+
+// checkSockets checks what socket_of: needs once every server's role is
+// known, and makes a program use its sockets: their addresses are its.
+func (d *decoder) checkSockets(s *Spec, opts LoadOptions) {
+	for _, srv := range s.Servers {
+		prog := srv.SocketOf
+		if prog == nil {
+			continue
+		}
+		_, progElsewhere := opts.Addrs[prog.Name]
+		_, elsewhere := opts.Addrs[srv.Name]
+		switch {
+		case prog.SocketOf != nil:
+			d.errs = append(d.errs, &Error{Pos: srv.Pos, Msg: fmt.Sprintf("server %s: socket_of: %s is itself a socket of %s; name the program server, %s", srv.Name, prog.Name, prog.SocketOf.Name, prog.SocketOf.Name)})
+		case progElsewhere && !elsewhere:
+			d.errs = append(d.errs, &Error{Pos: srv.Pos, Msg: fmt.Sprintf("server %s: its program %s is given by --addr; give this socket's address too: --addr %s=HOST:PORT", srv.Name, prog.Name, srv.Name)})
+		case prog.Run == nil && !progElsewhere:
+			d.errs = append(d.errs, &Error{Pos: srv.Pos, Msg: fmt.Sprintf("server %s: socket_of: %s is not a program under test (run:); only a program can have several sockets", srv.Name, prog.Name)})
+		case srv.SamePort && (srv.Path != "" || prog.Path != ""):
+			d.errs = append(d.errs, &Error{Pos: srv.Pos, Msg: fmt.Sprintf("server %s: port: same needs a port, and %s or %s has a Unix path", srv.Name, srv.Name, prog.Name)})
+		case srv.SamePort && srv.Type == prog.Type && srv.Host == prog.Host:
+			d.errs = append(d.errs, &Error{Pos: srv.Pos, Msg: fmt.Sprintf("server %s: port: same with the same type and host as %s is the same socket; give it another type or host", srv.Name, prog.Name)})
+		}
+		prog.uses[srv.Name] = true
+		prog.Sockets = append(prog.Sockets, srv)
 	}
 }

@@ -85,6 +85,10 @@
 //	    dir: ../build            # relative to the spec file
 //	    env: {DEBUG: "1"}
 //	    limits: {cpu: 10s, memory: 512MiB, procs: 64, fsize: 64MiB}
+//	  dns:                                       # one program, two sockets
+//	    type: dgram
+//	    run: dnsmasq -k --port={{dns.port}} --listen-address=127.0.0.1
+//	  dns-tcp: {type: stream, socket_of: dns, port: same}
 //	  redis:
 //	    run: [redis-server, "{{redis.conf}}"]    # a list of words, used as they are
 //	    files:                                   # written before it starts

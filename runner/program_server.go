@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // A programServer is a server that is a program under test.
@@ -17,6 +18,8 @@ type programServer struct {
 	// socket talking to it stops waiting for a reply.
 	ended context.Context
 	base  string // the working directory it was given (Options.Dir)
+	// sockets are the addresses of its further sockets (socket_of:).
+	sockets map[string]Addr
 	opts  *ProgramOptions
 	left  []string // the notes of the instances before a restart
 }
@@ -68,6 +71,13 @@ func startProgramServer(ctx context.Context, srv *Server, addrs map[string]Addr,
 		next.Files = a.Files // the certificate's files (tls:) too
 		a, clean = next, chain(clean, nextClean)
 		addrs = withAddr(addrs, srv.Name, a)
+		for _, sock := range srv.Sockets {
+			if sock.SamePort {
+				sa := addrs[sock.Name]
+				sa.Port = a.Port
+				addrs = withAddr(addrs, sock.Name, sa)
+			}
+		}
 	}
 }
 
@@ -101,12 +111,27 @@ func tryProgramServer(ctx context.Context, srv *Server, a Addr, addrs map[string
 	if err != nil {
 		return nil, err
 	}
+	// Ready once it serves every socket it has, within ready: all told.
+	sockets := map[string]Addr{}
+	deadline := time.Now().Add(srv.Ready)
 	ok, elsewhere, err := waitReady(ctx, p, a, srv.Ready)
+	where := a.String()
+	for _, sock := range srv.Sockets {
+		if !ok || err != nil {
+			break
+		}
+		sa := addrs[sock.Name]
+		sockets[sock.Name] = sa
+		if ok, elsewhere, err = waitReady(ctx, p, sa, max(time.Until(deadline), 0)); !ok {
+			// The one it does not serve, for the report.
+			a, where = sa, fmt.Sprintf("%s %s (its socket %s)", sa.Network, sa, sock.Name)
+		}
+	}
 	exited := p.exited() // before stop, which ends it either way
 	if ok && err == nil && !exited {
 		ended, cancel := context.WithCancel(context.Background())
 		go func() { <-p.done; cancel() }()
-		return &programServer{srv: srv, proc: p, a: a, ended: ended, base: base, opts: opts}, nil
+		return &programServer{srv: srv, proc: p, a: a, ended: ended, base: base, opts: opts, sockets: sockets}, nil
 	}
 	p.stop()
 	if err != nil {
@@ -130,7 +155,7 @@ func tryProgramServer(ctx context.Context, srv *Server, a Addr, addrs map[string
 	default:
 		pe.TimedOut = true
 		pe.Code, pe.Signal = -1, 0
-		pe.State = fmt.Sprintf("did not serve on %s within %s", a, srv.Ready)
+		pe.State = fmt.Sprintf("did not serve on %s within %s", where, srv.Ready)
 		pe.When = fmt.Sprintf("(ready: %s); does it take the port from its arguments, as %q does?", srv.Ready, srv.Run)
 		if elsewhere != "" {
 			pe.When = fmt.Sprintf("(ready: %s): it %s %s, not on %s: %s", srv.Ready, listensVerb(a), elsewhere, a, bindAdvice(a))

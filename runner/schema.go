@@ -132,7 +132,9 @@ func serverSchema() js {
 	return object(js{
 		"type":      enum([]string{Stream, Dgram}),
 		"host":      described(strSchema(), "the address to bind or reach (default 127.0.0.1)"),
-		"port":      described(intSchema(0, 65535), "0 (the default): any free port"),
+		"port": described(anyOf(intSchema(0, 65535), js{"const": "same"}),
+			"0 (the default): any free port; same: the port of the program it is a socket of (socket_of:)"),
+		"socket_of": described(ref("name"), "the program server this is a further socket of: one program, several sockets"),
 		"path":      described(strSchema(), "a Unix socket path; a bare name is a fresh file per instance"),
 		"behaviour": enum(behaviourNames()),
 		"script":    ref("script_steps"),

@@ -13,6 +13,8 @@ import (
 
 // A serverSet is the running instances of the servers one test uses.
 type serverSet struct {
+	// alias maps a program's further sockets (socket_of:) to the program.
+	alias map[string]string
 	names []string                  // the servers the test uses, in file order
 	inst  map[string]serverInstance // nil for a server given by --addr
 	// ids are the certificates made for the servers with tls:; they
@@ -46,7 +48,7 @@ func (set *serverSet) setAddr(name string, a Addr) {
 // servers bind first, so their ports are known; a program's port is picked
 // before any program starts, so programs may name each other's ports.
 func startServers(ctx context.Context, spec *Spec, t *Test, timeout time.Duration, opts Options, log *transcript) (*serverSet, error) {
-	set := &serverSet{names: t.Servers, inst: map[string]serverInstance{}, addrs: map[string]Addr{}, ids: map[string]*identity{}}
+	set := &serverSet{names: t.Servers, inst: map[string]serverInstance{}, addrs: map[string]Addr{}, ids: map[string]*identity{}, alias: map[string]string{}}
 	fail := func(err error) (*serverSet, error) {
 		set.stop()
 		return nil, err
@@ -60,6 +62,12 @@ func startServers(ctx context.Context, spec *Spec, t *Test, timeout time.Duratio
 				return fail(err)
 			}
 			set.setAddr(srv.Name, a)
+			continue
+		}
+		if srv.SocketOf != nil {
+			// Its program binds it: its address is picked, and its
+			// readiness waited for, with the program's.
+			set.alias[srv.Name] = srv.SocketOf.Name
 			continue
 		}
 		if srv.TLS != nil {
@@ -92,7 +100,7 @@ func startServers(ctx context.Context, spec *Spec, t *Test, timeout time.Duratio
 		var a Addr
 		var clean func()
 		err := inNetns(netnsOf(ctx), func() (err error) {
-			a, clean, err = pickAddr(srv, nil)
+			a, clean, err = pickProgramAddrs(srv, set)
 			return err
 		})
 		if err == nil {
@@ -122,8 +130,68 @@ func startServers(ctx context.Context, spec *Spec, t *Test, timeout time.Duratio
 		}
 		set.inst[srv.Name] = p
 		set.setAddr(srv.Name, p.addr())
+		for _, sock := range srv.Sockets {
+			set.setAddr(sock.Name, p.sockets[sock.Name])
+		}
 	}
 	return set, nil
+}
+
+// pickProgramAddrs picks the address of a program and of its further
+// sockets (socket_of:), and records the sockets' in set. A socket with
+// port: same gets the program's port number, so that port must be free
+// for both socket types: a few tries find one.
+func pickProgramAddrs(srv *Server, set *serverSet) (Addr, func(), error) {
+	var a Addr
+	var clean func()
+	var err error
+	for range 20 {
+		if a, clean, err = pickAddr(srv, nil); err != nil {
+			return a, nil, err
+		}
+		if freeForSockets(srv, a.Port) {
+			break
+		}
+		clean()
+		err = fmt.Errorf("found no port free for %s and its sockets with port: same", srv.Name)
+	}
+	if err != nil {
+		return a, nil, err
+	}
+	for _, sock := range srv.Sockets {
+		sa, sclean, err := socketAddr(sock, a)
+		if err != nil {
+			clean()
+			return a, nil, err
+		}
+		clean = chain(clean, sclean)
+		set.setAddr(sock.Name, sa)
+	}
+	return a, clean, nil
+}
+
+// freeForSockets reports whether port is free for each of srv's sockets
+// that shares it: when sockrun picked the port, only srv's own type was
+// proved free.
+func freeForSockets(srv *Server, port int) bool {
+	if srv.Port != 0 {
+		return true // fixed by the spec: the program's to bind, or fail
+	}
+	for _, sock := range srv.Sockets {
+		if sock.SamePort && probeBind(sock.Network(), net.JoinHostPort(sock.Host, strconv.Itoa(port))) != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// socketAddr is the address of a program's further socket: its own, or
+// with port: same, its program's port on its own host and type.
+func socketAddr(sock *Server, prog Addr) (Addr, func(), error) {
+	if sock.SamePort {
+		return Addr{Network: sock.Network(), Host: sock.Host, Port: prog.Port}, func() {}, nil
+	}
+	return pickAddr(sock, nil)
 }
 
 // parseAddr reads an --addr value: HOST:PORT, or a path for a Unix server.
@@ -146,6 +214,9 @@ func parseAddr(srv *Server, at string) (Addr, error) {
 
 // restart stops server name and starts it again on the same address.
 func (set *serverSet) restart(ctx context.Context, name string) error {
+	if prog, ok := set.alias[name]; ok {
+		name = prog // restarting a socket restarts its program
+	}
 	inst := set.inst[name]
 	if inst == nil {
 		return fmt.Errorf("server %s is given by --addr: sockrun did not start it, so it cannot restart it", name)
@@ -180,6 +251,9 @@ func (set *serverSet) behind(name string) string {
 
 // program returns server name's instance if it is a program under test.
 func (set *serverSet) program(name string) *programServer {
+	if prog, ok := set.alias[name]; ok {
+		name = prog // a further socket of a program: the program
+	}
 	p, _ := set.inst[name].(*programServer)
 	return p
 }

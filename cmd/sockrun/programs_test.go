@@ -38,6 +38,7 @@ func programs() map[string]func() {
 		"sleeper":    sleeper,
 		"dieby":      dieByName,
 		"catserver":  confServer,
+		"dualecho":   dualEcho,
 		"argsprog": func() {
 			for _, a := range os.Args[1:] {
 				fmt.Println(a)
@@ -833,4 +834,45 @@ var signalNames = map[syscall.Signal]string{syscall.SIGPIPE: "SIGPIPE", syscall.
 func catProg() {
 	io.Copy(os.Stdout, os.Stdin)
 	fmt.Fprintln(os.Stderr, "done")
+}
+
+// dualEcho is one program that serves two sockets, as DNS servers do: a
+// TCP echo on the port of its first argument and a UDP echo on the port
+// of its second (or the same port).
+func dualEcho() {
+	if len(os.Args) < 2 {
+		die("usage: dualecho TCPPORT [UDPPORT]")
+	}
+	udpPort := os.Args[1]
+	if len(os.Args) > 2 {
+		udpPort = os.Args[2]
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:"+os.Args[1])
+	if err != nil {
+		die("listen: %v", err)
+	}
+	pc, err := net.ListenPacket("udp", "127.0.0.1:"+udpPort)
+	if err != nil {
+		die("listen udp: %v", err)
+	}
+	go func() {
+		buf := make([]byte, 65536)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				die("recvfrom: %v", err)
+			}
+			pc.WriteTo(buf[:n], from)
+		}
+	}()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			die("accept: %v", err)
+		}
+		go func() {
+			defer c.Close()
+			io.Copy(c, c)
+		}()
+	}
 }
