@@ -20,8 +20,8 @@ type programServer struct {
 	base  string // the working directory it was given (Options.Dir)
 	// sockets are the addresses of its further sockets (socket_of:).
 	sockets map[string]Addr
-	opts  *ProgramOptions
-	left  []string // the notes of the instances before a restart
+	opts    *ProgramOptions
+	left    []string // the notes of the instances before a restart
 }
 
 func (p *programServer) addr() Addr { return p.a }

@@ -130,8 +130,8 @@ func merge(a, b js) js {
 // has every key serverKeys has.
 func serverSchema() js {
 	return object(js{
-		"type":      enum([]string{Stream, Dgram}),
-		"host":      described(strSchema(), "the address to bind or reach (default 127.0.0.1)"),
+		"type": enum([]string{Stream, Dgram}),
+		"host": described(strSchema(), "the address to bind or reach (default 127.0.0.1)"),
 		"port": described(anyOf(intSchema(0, 65535), js{"const": "same"}),
 			"0 (the default): any free port; same: the port of the program it is a socket of (socket_of:)"),
 		"socket_of": described(ref("name"), "the program server this is a further socket of: one program, several sockets"),

@@ -63,16 +63,16 @@ type Server struct {
 	Script    []*Step        // the steps of behaviour script, from the server's side
 	Loop      bool           // run Script again on the same connection until the peer closes
 
-	Run   *command             // a program under test: its command line
+	Run *command // a program under test: its command line
 	// SocketOf is the program server this server is a further socket of
 	// (socket_of:); Sockets, a program's further sockets. SamePort gives
 	// the socket its program's port number (port: same).
 	SocketOf *Server
 	Sockets  []*Server
 	SamePort bool
-	Ready time.Duration        // how long a program has to be serving
-	Dir   *template            // working directory of a program
-	Env   map[string]*template // extra environment of a program
+	Ready    time.Duration        // how long a program has to be serving
+	Dir      *template            // working directory of a program
+	Env      map[string]*template // extra environment of a program
 	// Files are written before a program starts; {{NAME.KEY}} is the path
 	// of file KEY.
 	Files []*serverFile
