@@ -53,9 +53,9 @@ int main(int argc, char **argv)
         }
 #ifdef BUG_MERGE
         /* "The rest of the message may be on its way": whatever comes
-         * within 200ms is appended, and two datagrams go back as one. */
+         * within a second is appended, and two datagrams go back as one. */
         struct pollfd p = {s, POLLIN, 0};
-        if (poll(&p, 1, 200) == 1) {
+        if (poll(&p, 1, 1000) == 1) {
             ssize_t more = recv(s, buf + n, sizeof buf - 1 - (size_t)n, 0);
             if (more > 0)
                 n += more;
