@@ -231,7 +231,9 @@ func (b *builtin) stop() stopResult {
 }
 
 func (b *builtin) restart(ctx context.Context, addrs map[string]Addr) (serverInstance, error) {
+	b.mu.Lock()
 	b.restarting = true
+	b.mu.Unlock()
 	if err := b.halt().first(); err != nil {
 		b.clean()
 		return nil, err
@@ -266,8 +268,9 @@ func (b *builtin) restart(ctx context.Context, addrs map[string]Addr) (serverIns
 // by where it stopped. No timer decides it.
 func (b *builtin) halt() stopResult {
 	b.drain()
-	if !b.kind.script {
-		// Nothing to judge: end the connections now.
+	if !b.kind.script || b.restarting {
+		// Nothing to judge (a restart kills the conversations in
+		// progress: see record): end the connections now.
 		b.mu.Lock()
 		for c := range b.conns {
 			c.Close()
@@ -288,7 +291,7 @@ func (b *builtin) halt() stopResult {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	r := stopResult{failed: b.failure, waiting: b.waiting}
-	if b.kind.script && b.runs == 0 && r.failed == nil && b.onFail == nil {
+	if b.kind.script && b.runs == 0 && r.failed == nil && b.onFail == nil && !b.restarting {
 		noun := "no client connected"
 		if b.srv.Type == Dgram {
 			noun = "no datagram came"
@@ -377,6 +380,12 @@ func (b *builtin) record(err error) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.restarting {
+		// The restart ended the script: a killed server's conversations
+		// are over, whatever their scripts still waited for. What failed
+		// before was recorded then.
+		return
+	}
 	switch {
 	case cut && b.waiting == nil:
 		b.waiting = &waitingError{err: err, why: why}
