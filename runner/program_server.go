@@ -81,6 +81,25 @@ func startProgramServer(ctx context.Context, srv *Server, addrs map[string]Addr,
 	}
 }
 
+// own is the name the server's own steps and placeholders know it by:
+// its name, or the name a mutant took from it.
+func (s *Server) own() string {
+	if s.alias != "" {
+		return s.alias
+	}
+	return s.Name
+}
+
+// ownAddr returns a copy of addrs with the server's own address replaced,
+// under its alias too, if it has one.
+func (s *Server) ownAddr(addrs map[string]Addr, a Addr) map[string]Addr {
+	out := withAddr(addrs, s.Name, a)
+	if s.alias != "" {
+		out[s.alias] = a
+	}
+	return out
+}
+
 // withAddr returns a copy of addrs with name's address replaced.
 func withAddr(addrs map[string]Addr, name string, a Addr) map[string]Addr {
 	out := make(map[string]Addr, len(addrs))
@@ -92,7 +111,7 @@ func withAddr(addrs map[string]Addr, name string, a Addr) map[string]Addr {
 }
 
 func tryProgramServer(ctx context.Context, srv *Server, a Addr, addrs map[string]Addr, base string, restart bool, opts *ProgramOptions) (*programServer, error) {
-	e := newEnv(withAddr(addrs, srv.Name, a))
+	e := newEnv(srv.ownAddr(addrs, a))
 	if err := writeFiles(srv, e); err != nil {
 		return nil, err
 	}

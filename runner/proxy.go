@@ -21,6 +21,9 @@ type proxySpec struct {
 	to     []*fault // on the way to target
 	back   []*fault // on the replies, from target back to the client
 	seed   uint64   // of the random faults ({rate: P})
+	// mutant, if set, makes the proxy a mutant of its target: the target
+	// with one classic bug (sockrun audit).
+	mutant *mutation
 }
 
 // proxyBehaviour is what a proxy server runs. It is not in the behaviour
@@ -50,10 +53,16 @@ type proxy struct {
 	tmp      string                // where the sockets of unixgram upstreams live
 
 	peers map[string]*proxyPeer // dgram: one per client address; the packet loop's own
+
+	mut *mutantState // a mutant's state, or nil
 }
 
 func newProxy(b *builtin) *proxy {
-	return &proxy{spec: b.srv.Proxy, name: b.srv.Name, log: b.opts.log, clients: map[net.Conn]net.Conn{}, peers: map[string]*proxyPeer{}}
+	px := &proxy{spec: b.srv.Proxy, name: b.srv.Name, log: b.opts.log, clients: map[net.Conn]net.Conn{}, peers: map[string]*proxyPeer{}}
+	if m := b.srv.Proxy.mutant; m != nil {
+		px.mut = newMutantState(m, b)
+	}
+	return px
 }
 
 // dial opens a connection to the target, as it is now.
@@ -217,11 +226,12 @@ func proxyPacket(b *builtin, d []byte, from net.Addr) {
 		b.track(u, true)
 		p = &proxyPeer{u: u}
 		p.up = px.newFlow(b, px.spec.to, true, func(d []byte) error { _, err := u.Write(d); return err }, nil)
+		to := px.mut.replyTo(from)
 		p.down = px.newFlow(b, px.spec.back, false, func(d []byte) error {
-			if from == nil {
+			if to == nil {
 				return errNoPeerAddr
 			}
-			_, err := b.pc.WriteTo(d, from)
+			_, err := b.pc.WriteTo(d, to)
 			return err
 		}, nil)
 		px.peers[key] = p

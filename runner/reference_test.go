@@ -54,3 +54,34 @@ func TestDocNamesEveryStep(t *testing.T) {
 		}
 	}
 }
+
+const (
+	mutBegin = "<!-- mutants: made by runner.MutantReference from the mutant table; UPDATE_GOLDEN=1 go test ./runner rewrites it -->\n"
+	mutEnd   = "<!-- end of mutants -->"
+)
+
+// TestMutantReference checks that the README's mutant table is the one
+// the mutant table makes. UPDATE_GOLDEN=1 rewrites it.
+func TestMutantReference(t *testing.T) {
+	const path = "../README.md"
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	i, j := strings.Index(readme, mutBegin), strings.Index(readme, mutEnd)
+	if i < 0 || j < i {
+		t.Fatalf("README.md has no mutant table between %q and %q", mutBegin, mutEnd)
+	}
+	got, want := readme[i+len(mutBegin):j], MutantReference()
+	if got == want {
+		return
+	}
+	if os.Getenv("UPDATE_GOLDEN") != "" {
+		if err := os.WriteFile(path, []byte(readme[:i+len(mutBegin)]+want+readme[j:]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Errorf("README.md's mutant table is stale; run UPDATE_GOLDEN=1 go test ./runner\ngot:\n%s\nwant:\n%s", got, want)
+}

@@ -82,6 +82,10 @@ type builtin struct {
 	// tap, if set, is told of every connection and byte as it happens
 	// (sockrun serve); see Serve.
 	tap atomic.Pointer[tap]
+	// died is how a mutant that models a crash ended (sockrun audit): a
+	// death by SIGPIPE fails the test even after its last step, as a
+	// program's does.
+	died error
 
 	peers map[string]*peerConn // dgram scripts: one conversation per peer; the packet loop's own
 
@@ -112,6 +116,9 @@ func startBuiltin(srv *Server, o builtinOpts) (*builtin, error) {
 	if srv.Proxy != nil {
 		b.px = newProxy(b)
 	}
+	if srv.lenient {
+		b.onFail = func(error) {}
+	}
 	a, clean, err := bindAddr(srv, o.at)
 	if err != nil {
 		return nil, err
@@ -131,6 +138,8 @@ func startBuiltin(srv *Server, o builtinOpts) (*builtin, error) {
 		return b, nil
 	}
 	lc := net.ListenConfig{}
+	m := srv.mutation()
+	m.listenConfig(&lc)
 	if srv.Type == Stream {
 		b.ln, err = lc.Listen(b.ctx, a.Network, a.String())
 	} else {
@@ -142,6 +151,7 @@ func startBuiltin(srv *Server, o builtinOpts) (*builtin, error) {
 		return nil, fmt.Errorf("server %s: %w", srv.Name, err)
 	}
 	if b.ln != nil {
+		m.listening(b.ln)
 		b.a = o.id.paths(addrOf(b.ln.Addr(), a))
 		go b.acceptLoop()
 	} else {
@@ -155,6 +165,9 @@ func startBuiltin(srv *Server, o builtinOpts) (*builtin, error) {
 // its Unix path. A bare path name goes in a fresh temporary directory, so
 // that instances running at once do not collide.
 func bindAddr(srv *Server, at *Addr) (Addr, func(), error) {
+	if at != nil && srv.mutation().keepsStale() {
+		return *at, func() {}, nil
+	}
 	if at != nil {
 		// A restart: the old instance's socket file may still be there.
 		return *at, func() {}, removeStale(at.Path)
@@ -290,7 +303,7 @@ func (b *builtin) halt() stopResult {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	r := stopResult{failed: b.failure, waiting: b.waiting}
+	r := stopResult{ended: b.died, failed: b.failure, waiting: b.waiting}
 	if b.kind.script && b.runs == 0 && r.failed == nil && b.onFail == nil && !b.restarting {
 		noun := "no client connected"
 		if b.srv.Type == Dgram {
@@ -433,7 +446,7 @@ func (b *builtin) script(e *endpoint) {
 	}
 	s := &session{
 		timeout:   b.timeout,
-		conns:     map[string]*endpoint{b.srv.Name: e},
+		conns:     map[string]*endpoint{b.srv.own(): e},
 		env:       b.env(),
 		stopping:  b.stopping,
 		tlsServer: b.tlsConf,

@@ -36,6 +36,7 @@ func (b *builtin) accepted(c net.Conn) {
 	b.track(c, true)
 	if b.px != nil {
 		b.px.forward.Add(1) // before the loop ends: see proxy.forward
+		b.px.mut.accepted(c)
 	}
 	b.serve(func() {
 		defer b.track(c, false)

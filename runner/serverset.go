@@ -38,6 +38,19 @@ func (set *serverSet) env() *env {
 	return newEnv(addrs)
 }
 
+// envOf returns the environment of server srv's own placeholders: a
+// reference behind a mutant finds itself under the name the mutant took.
+func (set *serverSet) envOf(srv *Server) func() *env {
+	if srv.alias == "" {
+		return set.env
+	}
+	return func() *env {
+		e := set.env()
+		e.addrs = srv.ownAddr(e.addrs, e.addrs[srv.Name])
+		return e
+	}
+}
+
 func (set *serverSet) setAddr(name string, a Addr) {
 	set.mu.Lock()
 	set.addrs[name] = a
@@ -86,7 +99,7 @@ func startServers(ctx context.Context, spec *Spec, t *Test, timeout time.Duratio
 	for _, srv := range builtins {
 		var b *builtin
 		err := inNetns(netnsOf(ctx), func() (err error) {
-			b, err = startBuiltin(srv, builtinOpts{timeout: timeout, env: set.env, id: set.ids[srv.Name], log: log, ns: netnsOf(ctx)})
+			b, err = startBuiltin(srv, builtinOpts{timeout: timeout, env: set.envOf(srv), id: set.ids[srv.Name], log: log, ns: netnsOf(ctx)})
 			return err
 		})
 		if err != nil {

@@ -92,6 +92,14 @@ type Server struct {
 
 	// Limits bound a program's processes; zero fields are the defaults.
 	Limits Limits
+
+	// alias is set on the reference behind a mutant (sockrun audit): the
+	// mutant took the server's name, and its own placeholders, which
+	// name it, must still find it.
+	alias string
+	// lenient: a failure of its script fails no test. The reference
+	// behind a mutant is not under test; the mutant is.
+	lenient bool
 }
 
 // Network is the Go network name of the server's socket.

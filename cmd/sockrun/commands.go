@@ -12,7 +12,7 @@ import (
 // commands are the subcommands, for "did you mean" and shell completion.
 // run's switch dispatches each; TestCommandsListed checks that the two
 // agree.
-var commands = []string{"check", "serve", "record", "schema", "grade", "merge", "version", "completion", "help"}
+var commands = []string{"check", "serve", "record", "audit", "schema", "grade", "merge", "version", "completion", "help"}
 
 // unknownCommand reports whether word, the first argument, reads as a
 // mistyped subcommand rather than a spec: it is not a flag, names no file,

@@ -137,6 +137,8 @@ Usage:
   sockrun record --to HOST:PORT [-o FILE]
                                        proxy clients to a live server, then write what
                                        passed as a spec (to stdout without -o)
+  sockrun audit [--list] [flags] SPEC...
+                                       which classic bugs the specs catch ('sockrun audit -h')
   sockrun schema                       print the JSON Schema of the spec language
   sockrun help spec|reference          the spec language: by example, or every key
   sockrun version                      the version of sockrun (also --version)
@@ -225,6 +227,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return serve(ctx, args[1:], stdout, stderr)
 	case "record":
 		return record(ctx, args[1:], stdout, stderr)
+	case "audit":
+		return audit(ctx, args[1:], stdout, stderr)
 	case "schema":
 		if len(args) > 1 {
 			return usageError(stderr, errors.New("schema takes no arguments"))
