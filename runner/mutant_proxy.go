@@ -95,6 +95,10 @@ func (m *mutation) listening(ln net.Listener) {
 // it binds, so that its restart fails.
 func (m *mutation) keepsStale() bool { return m != nil && m.noUnlink }
 
+// noReuseBind reports whether the server's bug is in how it binds again
+// after a restart: it must close its socket and bind anew.
+func (m *mutation) noReuseBind() bool { return m != nil && (m.noReuse || m.noUnlink) }
+
 // mutantBehaviour is what a mutant server runs: a proxy in front of its
 // reference, with the departures of its mutation. It is not in the
 // behaviour table: only sockrun audit makes mutants.

@@ -93,6 +93,8 @@ type builtin struct {
 	// restarting: the instance stops for a restart, and its clients'
 	// connections are dead; nothing waits for them to end.
 	restarting bool
+	// handover: its socket outlives it, for the instance after a restart.
+	handover bool
 }
 
 // builtinOpts are what a built-in server instance needs besides its spec.
@@ -103,6 +105,10 @@ type builtinOpts struct {
 	log     *transcript   // the test's transcript (-v), or nil
 	at      *Addr         // the exact address to bind (a restart), or nil
 	ns      *netns        // the test's network namespace (--isolate), or nil
+	// ln or pc, if set, is the socket of the instance before a restart,
+	// handed over (see restart).
+	ln net.Listener
+	pc net.PacketConn
 }
 
 // startBuiltin binds the server's address (port 0: any free port) and
@@ -118,6 +124,16 @@ func startBuiltin(srv *Server, o builtinOpts) (*builtin, error) {
 	}
 	if srv.lenient {
 		b.onFail = func(error) {}
+	}
+	if o.ln != nil || o.pc != nil {
+		b.ctx, b.cancel = context.WithCancel(context.Background())
+		b.a, b.ln, b.pc = *o.at, o.ln, o.pc
+		if b.ln != nil {
+			go b.acceptLoop()
+		} else {
+			go b.packetLoop()
+		}
+		return b, nil
 	}
 	a, clean, err := bindAddr(srv, o.at)
 	if err != nil {
@@ -247,12 +263,27 @@ func (b *builtin) restart(ctx context.Context, addrs map[string]Addr) (serverIns
 	b.mu.Lock()
 	b.restarting = true
 	b.mu.Unlock()
+	// A built-in server sets SO_REUSEADDR, so it would bind again at
+	// once; but between its close and that bind, another server's bind
+	// of port 0 may be given the port (the old connections, reusable, do
+	// not stop it). The new instance takes the old one's socket instead.
+	// A mutant whose bug is in that bind binds again, and fails.
+	m := b.srv.mutation()
+	b.handover = !m.noReuseBind() && (b.ln != nil || b.pc != nil)
 	if err := b.halt().first(); err != nil {
 		b.clean()
 		return nil, err
 	}
 	o := b.opts
 	o.at = &b.a
+	if b.handover {
+		o.ln, o.pc = b.ln, b.pc
+		if b.ln != nil {
+			b.ln.(interface{ SetDeadline(time.Time) error }).SetDeadline(time.Time{})
+		} else {
+			b.pc.SetReadDeadline(time.Time{})
+		}
+	}
 	var nb *builtin
 	err := inNetns(o.ns, func() (err error) {
 		nb, err = startBuiltin(b.srv, o)
@@ -292,10 +323,10 @@ func (b *builtin) halt() stopResult {
 	}
 	b.wg.Wait()
 	b.cancel()
-	if b.ln != nil {
+	if b.ln != nil && !b.handover {
 		b.ln.Close()
 	}
-	if b.pc != nil {
+	if b.pc != nil && !b.handover {
 		b.pc.Close()
 	}
 	if b.px != nil {
