@@ -167,9 +167,7 @@ func Audit(ctx context.Context, specs []*Spec, opts AuditOptions) *AuditReport {
 // says that ctx ended it first.
 func firstFailure(ctx context.Context, pool *Pool, spec *Spec, opts Options) (caught *TestResult, unfinished bool) {
 	for _, t := range spec.Tests {
-		one := *spec
-		one.Tests = []*Test{t}
-		r := pool.Run(ctx, []*Spec{&one}, opts).Files[0].Tests[0]
+		r := pool.Run(ctx, []*Spec{spec.forTest(t)}, opts).Files[0].Tests[0]
 		switch {
 		case r.Unfinished() || ctx.Err() != nil:
 			return nil, true

@@ -43,6 +43,9 @@ type dataPart struct {
 	lenOf *Data // its length in enc, then it
 	enc   lenEnc
 	any   int64 // this many bytes, whatever they are
+	// num: lit is a number in network byte order ({u16: N}...), which
+	// sockrun audit's byteorder mutant swaps.
+	num bool
 }
 
 func newData() *Data { return &Data{} }
@@ -412,7 +415,8 @@ func decodeNumber(d *decoder, p kv, _ *yaml.Node, what string, v *Data) {
 		return
 	}
 	// n holds the value's bits even above MaxInt64; uint64 takes them back.
-	v.addBytes(putUint(uint64(n), enc.width(), strings.HasSuffix(p.name, "le")))
+	le := strings.HasSuffix(p.name, "le")
+	v.add(dataPart{lit: putUint(uint64(n), enc.width(), le), num: !le && enc.width() > 1})
 }
 
 func decodeRepeat(d *decoder, p kv, of *yaml.Node, what string, v *Data) {

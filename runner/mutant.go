@@ -153,6 +153,32 @@ func mutantKinds() []*mutantKind {
 				}
 				return &mutation{back: []*fault{mutantFault("truncate", func() stage { return capStream(streamBuffer) })}}
 			}},
+		{name: "byteorder", stream: true, dgram: true,
+			bug: "forgets ntohl() and htonl(): it reads and writes the numbers in its own byte order",
+			how: "a proxy in front of a reference program that swaps the bytes of each number the client sends, and of each number the reference replies, where the test's DATA has them ({u16: N}, {u32: N}, {u64: N}, len: prefixes)",
+			why: func(t *auditTarget) string {
+				switch {
+				case t.srv.Run == nil && !t.script():
+					return "an echo server reads no numbers"
+				case t.script():
+					return "its reference is a script, which answers only the requests of its table, not the swapped numbers this bug computes with (a reference program can: --run)"
+				}
+				sends := false
+				for _, tt := range t.tests {
+					gens, why := testLayouts(t.spec, tt, t.srv.Name)
+					if why != "" {
+						return why
+					}
+					for _, g := range gens {
+						sends = sends || slices.ContainsFunc(g, (*connLayout).sendsNumbers)
+					}
+				}
+				if !sends {
+					return "the spec sends it no number in network byte order"
+				}
+				return ""
+			},
+			mutation: func(*Server) *mutation { return &mutation{byteorder: true} }},
 		{name: "merge", dgram: true,
 			bug: "merges datagrams: it waits for the rest of a message, and answers two datagrams with one",
 			how: "a proxy that appends a client's datagram to the one before it if it comes within " + mergeWindow.String(),

@@ -45,6 +45,11 @@ type mutation struct {
 	// noUnlink: its socket file stays when it ends, and it does not
 	// remove a stale one before bind().
 	noUnlink bool
+	// byteorder: it swaps the bytes of the numbers of what each client
+	// sends and of what it replies, where swap says they are (see
+	// Spec.forTest).
+	byteorder bool
+	swap      *swapping
 }
 
 // A turnRule says which connections a stream mutant serves, and when.
@@ -115,12 +120,16 @@ type mutantState struct {
 	m *mutation
 	b *builtin
 
-	mu    sync.Mutex
-	last  chan struct{}      // the turn of the connection accepted last ends here
-	turns map[net.Conn]mturn // each accepted connection's turn
-	first net.Addr           // the first client's address (onePeer)
-	gone  chan struct{}      // closed when the server has ended: it serves no more
-	end   sync.Once          // closes gone
+	gen int // which instance of the server it is: how many restarts came before
+
+	mu      sync.Mutex
+	last    chan struct{}      // the turn of the connection accepted last ends here
+	turns   map[net.Conn]mturn // each accepted connection's turn
+	index   map[net.Conn]int   // each accepted connection's place in the order of accept
+	accepts int                // connections accepted so far
+	first   net.Addr           // the first client's address (onePeer)
+	gone    chan struct{}      // closed when the server has ended: it serves no more
+	end     sync.Once          // closes gone
 }
 
 // An mturn is a connection's place in the order of service.
@@ -131,16 +140,26 @@ type mturn struct {
 }
 
 func newMutantState(m *mutation, b *builtin) *mutantState {
-	return &mutantState{m: m, b: b, turns: map[net.Conn]mturn{}, gone: make(chan struct{})}
+	st := &mutantState{m: m, b: b, turns: map[net.Conn]mturn{}, index: map[net.Conn]int{}, gone: make(chan struct{})}
+	if m.swap != nil {
+		st.gen = int(m.swap.started.Add(1)) - 1
+	}
+	return st
 }
 
-// accepted gives a connection its turn, in the order of accept.
+// accepted gives a connection its place and its turn, in the order of
+// accept.
 func (st *mutantState) accepted(c net.Conn) {
-	if st == nil || st.m.turns == turnAll {
+	if st == nil {
 		return
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	st.index[c] = st.accepts
+	st.accepts++
+	if st.m.turns == turnAll {
+		return
+	}
 	t := mturn{prev: st.last, done: make(chan struct{}), first: st.last == nil}
 	st.last = t.done
 	st.turns[c] = t
@@ -263,8 +282,13 @@ func mutantConn(b *builtin, c net.Conn) {
 	px.mu.Unlock()
 	mc := &mconn{b: b, st: st, c: c, u: u}
 	both := func() { reset(c); reset(u) }
-	up := px.newFlow(b, px.spec.to, true, func(p []byte) error { _, err := u.Write(p); return err }, both)
-	down := px.newFlow(b, px.spec.back, false, mc.send, both)
+	st.mu.Lock()
+	k := st.index[c]
+	delete(st.index, c)
+	st.mu.Unlock()
+	to, back := px.faults(k)
+	up := px.newFlow(b, to, true, func(p []byte) error { _, err := u.Write(p); return err }, both)
+	down := px.newFlow(b, back, false, mc.send, both)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -276,3 +276,85 @@ func TestMergeAlone(t *testing.T) {
 		t.Fatal("the lone datagram never went on")
 	}
 }
+
+// TestNumbersAndSwaps checks where the byteorder mutant finds numbers in
+// DATA (repeats walked only where the window meets them, len: prefixes)
+// and how it swaps them as a stream passes: a number split between two
+// reads waits for the rest.
+func TestNumbersAndSwaps(t *testing.T) {
+	spec, err := Parse("t.yaml", []byte(`
+servers:
+  sum: {run: ./sum}
+  udp: {type: dgram, run: ./udp}
+tests:
+  - name: t
+    steps:
+      - connect: {to: sum, as: a}
+      - send: [{u32: 0x01020304}, "ab", {u16: 0x0506}, {u8: 7}, {u32le: 8}]
+      - expect: {u32: 9}
+      - send: {repeat: 1000, of: [{u16: 0x0a0b}, "c"]}
+      - expect: {len: u16, of: "xyz"}
+      - expect: {regex: "."}
+      - expect: {u32: 10}
+      - restart: sum
+      - connect: {to: sum, as: b}
+      - send: {data: {u64: 1}, chunks: [3]}
+      - connect: {to: udp, as: late}
+      - connect: {to: udp, as: early}
+      - send: {data: {u16: 1}, on: early}
+      - send: {data: {u16: 2}, on: late}
+`), LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tt := spec.Tests[0]
+	gens, why := testLayouts(spec, tt, "sum")
+	if why != "" || len(gens) != 2 || len(gens[0]) != 1 || len(gens[1]) != 1 {
+		t.Fatalf("sum's layouts: %v, %q", gens, why)
+	}
+	a := gens[0][0]
+	var got []int64
+	numbersIn(a.up, 0, 1<<40, func(at int64, w int) { got = append(got, at, int64(w)) })
+	want := []int64{0, 4, 6, 2}
+	for k := int64(0); k < 1000; k++ {
+		want = append(want, 13+3*k, 2)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("numbers sent: %v..., want %v...", got[:min(8, len(got))], want[:8])
+	}
+	// A window in the middle of the repeat: only the numbers in it.
+	got = nil
+	numbersIn(a.up, 1000, 1010, func(at int64, w int) { got = append(got, at) })
+	if !slices.Equal(got, []int64{1000, 1003, 1006, 1009}) {
+		t.Errorf("numbers in [1000, 1010): %v", got)
+	}
+	// The expects: a u32, then a len: u16 prefix; the regex ends what is known.
+	got = nil
+	numbersIn(a.down, 0, 1<<40, func(at int64, w int) { got = append(got, at, int64(w)) })
+	if !slices.Equal(got, []int64{0, 4, 4, 2}) || !a.downEnd {
+		t.Errorf("numbers expected: %v (known to the end: %v)", got, !a.downEnd)
+	}
+	// Datagram clients in the order they first send, not connect.
+	udp, _ := testLayouts(spec, tt, "udp")
+	if len(udp[0]) != 2 || udp[0][0].up[0].size != 2 || udp[0][1] == udp[0][0] {
+		t.Errorf("udp layouts: %+v", udp[0])
+	}
+	var early []byte
+	numbersIn(udp[0][0].up, 0, 2, func(int64, int) { early = append(early, 1) })
+	if p, _ := udp[0][0].up[0].static(); p[1] != 1 || len(early) != 1 {
+		t.Errorf("the first client to send is not 'early': %v", p)
+	}
+
+	sw := &swapStage{layout: a.up}
+	out := stageRun(sw, "\x01\x02", "\x03\x04ab\x05", "\x06\x07")
+	if strings.Join(out, "|") != "\x04\x03\x02\x01ab|\x06\x05\x07" {
+		t.Errorf("swapped stream: %q", out)
+	}
+	dg := &swapStage{layout: udp[0][0].up, dgram: true}
+	if out := stageRun(dg, "\x00\x01", "\x00\x02"); !slices.Equal(out, []string{"\x01\x00", "\x00\x02"}) {
+		t.Errorf("swapped datagrams: %q", out)
+	}
+	if _, why := testLayouts(spec, &Test{Steps: []*Step{{act: &runAction{}}}}, "sum"); why == "" {
+		t.Error("a test that runs a program has layouts")
+	}
+}

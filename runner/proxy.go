@@ -225,9 +225,10 @@ func proxyPacket(b *builtin, d []byte, from net.Addr) {
 		}
 		b.track(u, true)
 		p = &proxyPeer{u: u}
-		p.up = px.newFlow(b, px.spec.to, true, func(d []byte) error { _, err := u.Write(d); return err }, nil)
+		faultsTo, faultsBack := px.faults(len(px.peers))
+		p.up = px.newFlow(b, faultsTo, true, func(d []byte) error { _, err := u.Write(d); return err }, nil)
 		to := px.mut.replyTo(from)
-		p.down = px.newFlow(b, px.spec.back, false, func(d []byte) error {
+		p.down = px.newFlow(b, faultsBack, false, func(d []byte) error {
 			if to == nil {
 				return errNoPeerAddr
 			}
