@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime"
 	"sync"
+	"time"
 )
 
 // AuditOptions change how specs are audited.
@@ -59,6 +60,9 @@ type MutantResult struct {
 	Caught *TestResult
 	// Unfinished: the audit was interrupted before a verdict.
 	Unfinished bool
+	// Duration is how long its tests took, one after another: no
+	// schedule of the audit can end before its longest mutant has run.
+	Duration time.Duration
 }
 
 // Survived reports whether the mutant ran and no test failed it.
@@ -147,7 +151,7 @@ func Audit(ctx context.Context, specs []*Spec, opts AuditOptions) *AuditReport {
 					continue
 				}
 				ms := k.mutant(t)
-				specWG.Go(func() { mr.Caught, mr.Unfinished = firstFailure(specCtx, pool, ms, runOpts) })
+				specWG.Go(func() { mr.Caught, mr.Unfinished, mr.Duration = firstFailure(specCtx, pool, ms, runOpts) })
 			}
 		}
 		wg.Go(func() {
@@ -165,15 +169,16 @@ func Audit(ctx context.Context, specs []*Spec, opts AuditOptions) *AuditReport {
 // firstFailure runs the tests of spec one after another, in file order,
 // until one fails, and returns it; nil if every test passed. unfinished
 // says that ctx ended it first.
-func firstFailure(ctx context.Context, pool *Pool, spec *Spec, opts Options) (caught *TestResult, unfinished bool) {
+func firstFailure(ctx context.Context, pool *Pool, spec *Spec, opts Options) (caught *TestResult, unfinished bool, took time.Duration) {
 	for _, t := range spec.Tests {
 		r := pool.Run(ctx, []*Spec{spec.forTest(t)}, opts).Files[0].Tests[0]
+		took += r.Duration
 		switch {
 		case r.Unfinished() || ctx.Err() != nil:
-			return nil, true
+			return nil, true, took
 		case r.Failure != nil:
-			return r, false
+			return r, false, took
 		}
 	}
-	return nil, false
+	return nil, false, took
 }
