@@ -9,7 +9,10 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/sockrun/sockrun/runner"
 )
 
 // TestCPrograms builds examples/c with its own Makefile and grades every
@@ -144,6 +147,12 @@ func TestCPrograms(t *testing.T) {
 				failed = append(failed, m[1])
 			}
 			want := slices.Clone(tc.fails)
+			if k := cMutants[tc.prog]; k != "" && len(failed) > 0 {
+				// failed is in file order until sorted below.
+				if caught := cAuditOf(t, dir)[tc.spec+" "+k]; caught != failed[0] {
+					t.Errorf("fails %q first; the mutant %s of sockrun audit, %q", failed[0], k, caught)
+				}
+			}
 			slices.Sort(failed)
 			slices.Sort(want)
 			if !slices.Equal(failed, want) {
@@ -158,3 +167,63 @@ func TestCPrograms(t *testing.T) {
 
 // failLine is a failed test's line in a text report.
 var failLine = regexp.MustCompile(`(?m)^  FAIL  0/\d+  (.+)$`)
+
+// cMutants are the mutants of sockrun audit that carry the bugs of the C
+// programs: each program must fail first, in file order, the test that
+// caught its mutant, or the audit's table would be a lie.
+var cMutants = map[string]string{
+	"echo_server_cstring": "cstring", "echo_server_onerecv": "onerecv", "echo_server_fixedbuf": "truncate",
+	"echo_server_serial": "serial", "echo_server_noclose": "halfclose", "echo_server_sigpipe": "sigpipe",
+	"echo_server_sigpipe_fin": "sigpipe", "echo_server_poll_sigpipe": "sigpipe", "echo_server_cxx_sigpipe": "sigpipe",
+	"echo_server_noreuse":     "noreuse",
+	"udp_echo_server_noreply": "noreply", "udp_echo_server_merge": "merge", "udp_echo_server_cstring": "cstring",
+	"udp_echo_server_truncate": "truncate", "udp_echo_server_onepeer": "onepeer",
+	"sum_server_byteorder": "byteorder", "sum_server_onereq": "onereq", "sum_server_serial": "serial",
+	"unix_echo_server_serial": "serial", "unix_echo_server_nounlink": "nounlink",
+	"echo_client_onerecv": "client-onerecv", "echo_client_noerror": "client-noerror",
+	"udp_client_noretry": "client-noretry",
+}
+
+var (
+	cAuditOnce sync.Once
+	cAudit     map[string]string // spec file + mutant -> the first test that failed it
+)
+
+// cAuditOf returns the first test that failed each mutant of the exercises,
+// audited once: against their built-in references, the sum exercise also
+// against sum_server (byteorder needs a program), the clients against the
+// correct clients of dir.
+func cAuditOf(t *testing.T, dir string) map[string]string {
+	cAuditOnce.Do(func() {
+		var specs []*runner.Spec
+		for _, f := range []struct {
+			file string
+			o    runner.LoadOptions
+		}{
+			{"echo.yaml", runner.LoadOptions{}},
+			{"udp-echo.yaml", runner.LoadOptions{}},
+			{"unix-echo.yaml", runner.LoadOptions{}},
+			{"sum.yaml", runner.LoadOptions{}},
+			{"sum.yaml", runner.LoadOptions{Programs: map[string]string{"sum": filepath.Join(dir, "sum_server") + " {{port}}"}}},
+			{"echo-client.yaml", runner.LoadOptions{Vars: map[string]string{"client": filepath.Join(dir, "echo_client")}}},
+			{"udp-client.yaml", runner.LoadOptions{Vars: map[string]string{"client": filepath.Join(dir, "udp_client")}}},
+		} {
+			s, err := runner.Load(filepath.Join("../../specs", f.file), f.o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			specs = append(specs, s)
+		}
+		cAudit = map[string]string{}
+		for _, s := range runner.Audit(context.Background(), specs, runner.AuditOptions{}).Specs {
+			for _, ta := range s.Targets {
+				for _, m := range ta.Mutants {
+					if key := filepath.Base(s.File) + " " + m.Name; m.Caught != nil && cAudit[key] == "" {
+						cAudit[key] = m.Caught.Name
+					}
+				}
+			}
+		}
+	})
+	return cAudit
+}
