@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -62,7 +63,9 @@ type keeper struct {
 
 var (
 	keeperOnce sync.Once
-	theKeeper  *keeper
+	// theKeeper is read by settle without keeperOnce, which would make
+	// one: runs of one Pool settle while others start the first program.
+	theKeeper atomic.Pointer[keeper]
 )
 
 // settle returns once every program that has ended has had what it was
@@ -70,7 +73,7 @@ var (
 // its programs have all ended, so nothing of them is left. (Not a
 // WaitGroup: runs of one Pool settle while others start programs.)
 func settle() {
-	k := theKeeper
+	k := theKeeper.Load()
 	if k == nil {
 		return
 	}
@@ -98,8 +101,8 @@ func (k *keeper) cleanup(f func()) {
 
 // getKeeper returns the keeper, set up on first use.
 func getKeeper() *keeper {
-	keeperOnce.Do(func() { theKeeper = newKeeper(os.Getenv("SOCKRUN_CGROUPS") != "off") })
-	return theKeeper
+	keeperOnce.Do(func() { theKeeper.Store(newKeeper(os.Getenv("SOCKRUN_CGROUPS") != "off")) })
+	return theKeeper.Load()
 }
 
 func newKeeper(cgroups bool) *keeper {
