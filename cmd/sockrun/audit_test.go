@@ -100,7 +100,14 @@ func TestMutantsModelTheirBugs(t *testing.T) {
 	refs = append(refs, load("sum.yaml", runner.LoadOptions{Programs: map[string]string{"sum": filepath.Join(bin, "sumserver") + " {{port}}"}}))
 	refs = append(refs, load("echo-client.yaml", runner.LoadOptions{Vars: map[string]string{"client": client("echoclient", "")}}))
 	refs = append(refs, load("udp-client.yaml", runner.LoadOptions{Vars: map[string]string{"client": client("udpclient", "")}}))
-	audit := runner.Audit(context.Background(), refs, runner.AuditOptions{})
+	// Most of these tests wait for a deadline, so many run at once; but a
+	// race-built fake starts slowly, and a client that takes more than a
+	// run step's 2s to start fails its reference.
+	jobs := 4 * runtime.NumCPU()
+	if raceDetector {
+		jobs = 2 * runtime.NumCPU()
+	}
+	audit := runner.Audit(context.Background(), refs, runner.AuditOptions{Jobs: jobs})
 	caught := map[string]*runner.TestResult{} // spec file + mutant -> the test that caught it
 	for _, s := range audit.Specs {
 		for _, r := range s.Reference.Tests {
@@ -135,8 +142,7 @@ func TestMutantsModelTheirBugs(t *testing.T) {
 		}
 		bugs = append(bugs, s)
 	}
-	// Most of these tests wait for a deadline.
-	runs := runner.NewPool(4*runtime.NumCPU()).Run(context.Background(), bugs, runner.Options{})
+	runs := runner.NewPool(jobs).Run(context.Background(), bugs, runner.Options{})
 	for i, c := range cases {
 		first, why := "", ""
 		for _, r := range runs.Files[i].Tests {
