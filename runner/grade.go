@@ -29,7 +29,7 @@ type GradeOptions struct {
 	// pool's; a grader shards submissions, see Shard).
 	Run Options
 	// Jobs bounds the tests running at once across all submissions; 0:
-	// DefaultGradeJobs.
+	// as many as fit the machine, adapting as it runs (see NewPool).
 	Jobs int
 	// Build, if set, is the command run in each submission's folder
 	// before its tests, as its words (no shell).
@@ -47,17 +47,16 @@ type GradeOptions struct {
 // student's make takes seconds; one that hangs must not hold the class.
 const DefaultBuildTimeout = 2 * time.Minute
 
-// DefaultGradeJobs is -j when it is not given: 4 tests at once per CPU.
-//
-// Grading is mostly waiting (a spec's own gaps, sleeps and deadlines,
-// programs starting and stopping), so more tests than CPUs overlap the
-// waits; but the tests measure time, and a CPU that is oversubscribed
-// stretches it until correct programs fail. On 2 cores, grading 60
-// submissions of echo.yaml took 110 s at -j 2, 37 s at -j 8 and 39 s at
-// -j 16, with the same scores; at -j 32 and 64 it was no faster and 8 and
-// 14 correct tests failed (BENCHMARKS.md). 4 per CPU is the fast end with
-// room to spare for a machine that is busy with something else too.
-func DefaultGradeJobs() int { return 4 * runtime.NumCPU() }
+// When -j is not given, the pool adapts (see limiter): from one test per
+// CPU up to 16 per CPU while the run queue is short. Grading is mostly
+// waiting (a spec's own gaps, sleeps and deadlines, programs starting and
+// stopping), so more tests than CPUs overlap the waits; but tests measure
+// time, and a CPU that is oversubscribed, by sockrun or by anything else,
+// stretches it until correct programs fail. A fixed -j cannot know what
+// else the machine is doing: on 2 cores, -j 24 graded 500 submissions of
+// echo.yaml in 58 s when the machine was quiet but failed correct tests
+// under a load of 20 to 33; adaptive, 53 s quiet, and beside a CPU hog
+// the same scores as without (BENCHMARKS.md).
 
 // A Submission is a folder to grade.
 type Submission struct {
@@ -157,11 +156,8 @@ func (r *GradeResult) Note() string {
 // submissions being graded are incomplete, the rest are not graded (no
 // build runs), and every result says so.
 func Grade(ctx context.Context, specs []*Spec, subs []*Submission, opts GradeOptions) []*GradeResult {
-	jobs := opts.Jobs
-	if jobs <= 0 {
-		jobs = DefaultGradeJobs()
-	}
-	pool := NewPool(jobs)
+	pool := NewPool(opts.Jobs)
+	jobs := pool.lim.max
 	// At most jobs submissions are under way at once: enough that a free
 	// worker always finds a test waiting (each submission under way has
 	// one running or waiting), few enough that submissions finish in

@@ -167,7 +167,8 @@ Flags (before or after the specs):
                        %s (default: after_published)
   --filter REGEX       run only the tests whose names match
   -j N                 run N tests at once (default: the number of CPUs; for grade,
-                       4 per CPU, across all submissions)
+                       across all submissions, as many as fit the machine, from 1 to
+                       16 per CPU as its run queue is long or short)
   --shard K/N          run share K of N (1-based) of the tests, or for grade of the
                        submissions, so that N machines each run one; see merge
   -v                   show a transcript of every byte sent and received
