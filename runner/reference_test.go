@@ -1,6 +1,8 @@
 package runner
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -84,4 +86,34 @@ func TestMutantReference(t *testing.T) {
 		return
 	}
 	t.Errorf("README.md's mutant table is stale; run UPDATE_GOLDEN=1 go test ./runner\ngot:\n%s\nwant:\n%s", got, want)
+}
+
+// TestReadmeSpecs checks that every spec in the README (a yaml block with
+// tests) decodes, and that the one the README explains line by line, its
+// first, passes on the built-in server as the README says.
+func TestReadmeSpecs(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var specs []*Spec
+	for i, block := range strings.Split(string(b), "```yaml\n")[1:] {
+		src, _, ok := strings.Cut(block, "\n```")
+		if !ok || !strings.Contains(src, "\ntests:") {
+			continue
+		}
+		s, err := Parse(fmt.Sprintf("README.md yaml block %d", i+1), []byte(src+"\n"), LoadOptions{})
+		if err != nil {
+			t.Errorf("%v", err)
+			continue
+		}
+		specs = append(specs, s)
+	}
+	if len(specs) < 2 {
+		t.Fatalf("the README has %d specs; want the line-by-line one and more", len(specs))
+	}
+	rep := Run(context.Background(), specs[:1], Options{})
+	if tot := rep.Totals(); !rep.Passed() || tot.Passed != 1 {
+		t.Errorf("the README's line-by-line spec: %s", rep.Summary())
+	}
 }
