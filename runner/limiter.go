@@ -21,8 +21,8 @@ import (
 // (procs_running in /proc/stat), averaged: while it stays under 3 per CPU
 // and tests wait for a slot, it lets one more test per CPU run, up to
 // max; above 6 per CPU it lets a quarter fewer, down to min (a share of
-// the machine that keeps going however busy it is). The limit changes how
-// fast a run goes, never a verdict a correct program gets.
+// the machine that keeps going however busy it is). The limit is there to
+// change how fast a run goes, never a verdict a correct program gets.
 type limiter struct {
 	mu       sync.Mutex
 	cond     *sync.Cond
