@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -164,12 +165,23 @@ tests:
 
 func TestRefusedIsItsOwnKind(t *testing.T) {
 	spec := mustParse(t, "servers: {e: {behaviour: echo}}\ntests: [{name: t, steps: [{connect: e}]}]\n")
-	// A port that was just free: bind it, note it, close it.
-	a, _, err := pickAddr(&Server{Host: "127.0.0.1", Type: Stream}, nil)
+	// A port bound and never listened on, and held so through the test:
+	// nobody can listen there (a port that was free a moment ago, another
+	// process could take).
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep := Run(context.Background(), []*Spec{spec}, Options{Addrs: map[string]string{"e": a.String()}})
+	defer syscall.Close(fd)
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
+	rep := Run(context.Background(), []*Spec{spec}, Options{Addrs: map[string]string{"e": addr}})
 	if f := rep.Files[0].Tests[0].Failure; f == nil || f.Kind != KindRefused || !strings.Contains(f.Message, "refused") {
 		t.Fatalf("got %+v, want refused", f)
 	}
