@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/sockrun/sockrun/runner"
@@ -64,7 +65,7 @@ func audit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, errors.New("audit: no spec given"))
 	case *jobs < 0:
 		return usageError(stderr, fmt.Errorf("-j %d: expected a number of tests at once, 1 or more", *jobs))
-	case !strings.Contains(" "+strings.Join(runner.AuditFormats(), " ")+" ", " "+*format+" "):
+	case !slices.Contains(runner.AuditFormats(), *format):
 		return usageError(stderr, fmt.Errorf("--format %s: audit writes one of: %s", *format, strings.Join(runner.AuditFormats(), ", ")))
 	}
 	specs, code := load(files, lf, stderr)
