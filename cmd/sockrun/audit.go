@@ -86,12 +86,5 @@ func audit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "sockrun: writing the report: %v\n", err)
 		return exitUsage
 	}
-	var sig interruption
-	switch {
-	case errors.As(context.Cause(ctx), &sig):
-		return exitSignal + int(sig.sig)
-	case !rep.Passed():
-		return exitFail
-	}
-	return exitPass
+	return exitStatus(ctx, rep.Passed())
 }

@@ -122,13 +122,9 @@ func gradeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if where != "" {
 		fmt.Fprintln(stderr, where)
 	}
-	var sig interruption
-	if errors.As(context.Cause(ctx), &sig) {
-		return exitSignal + int(sig.sig)
-	}
 	// Every submission has its grade, whatever it scored: the grader's
-	// run succeeded.
-	return exitPass
+	// run succeeded, unless a signal ended it.
+	return exitStatus(ctx, true)
 }
 
 func orEmpty(err error) error {

@@ -110,15 +110,15 @@ func notifyInterrupt(parent context.Context) (context.Context, func()) {
 	}
 }
 
-// exitStatus is the exit status of a run that made rep under ctx: a
+// exitStatus is the exit status of a run under ctx that passed or not: a
 // signal's when one ended the run, else pass or fail. Every command that
 // runs tests ends with it.
-func exitStatus(ctx context.Context, rep *runner.Report) int {
+func exitStatus(ctx context.Context, passed bool) int {
 	var sig interruption
 	switch {
 	case errors.As(context.Cause(ctx), &sig):
 		return exitSignal + int(sig.sig)
-	case !rep.Passed():
+	case !passed:
 		return exitFail
 	}
 	return exitPass
@@ -517,7 +517,7 @@ func execute(ctx context.Context, cfg *runConfig, specs []*runner.Spec, outFile 
 	if outFile != "" {
 		fmt.Fprintf(stderr, "%s; report in %s\n", report.Summary(), outFile)
 	}
-	return exitStatus(ctx, report)
+	return exitStatus(ctx, report.Passed())
 }
 
 // load expands directories and decodes every spec, printing every error.
