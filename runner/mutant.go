@@ -230,15 +230,7 @@ func isFixtureOnly(srv *Server) bool {
 }
 
 // socketTypes names the socket types a mutant applies to.
-func (k *mutantKind) socketTypes() string {
-	switch {
-	case k.stream && k.dgram:
-		return "stream and dgram"
-	case k.stream:
-		return Stream
-	}
-	return Dgram
-}
+func (k *mutantKind) socketTypes() string { return socketTypes(k.stream, k.dgram) }
 
 // fits reports whether the bug is one of what target t is, a server of
 // its socket type or a client: the audit lists those only.

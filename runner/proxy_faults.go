@@ -351,11 +351,15 @@ func (d *decoder) faultsOf(n *yaml.Node, what string, stream bool, top bool) (to
 }
 
 // socketTypes names the socket types a fault applies to, for messages.
-func (k *faultKind) socketTypes() string {
+func (k *faultKind) socketTypes() string { return socketTypes(k.stream, k.dgram) }
+
+// socketTypes names the socket types of a table entry that applies to
+// streams, datagrams or both.
+func socketTypes(stream, dgram bool) string {
 	switch {
-	case k.stream && k.dgram:
+	case stream && dgram:
 		return "stream and dgram"
-	case k.stream:
+	case stream:
 		return Stream
 	}
 	return Dgram
